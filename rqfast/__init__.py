@@ -1,0 +1,1 @@
+"""rqfast: a fast, wire-compatible retry engine for RQ."""

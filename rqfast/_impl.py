@@ -1,0 +1,58 @@
+"""Choose the C extension or its pure-Python twin: the one place that does.
+
+``RQFAST_PURE_PYTHON=1`` forces the twin. Otherwise the C extension is used,
+and the twin only stands in when the extension was not built (a warning then
+says so). The rest of rqfast calls through ``_impl.ext`` so that the tests can
+switch implementations with :func:`use`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from types import ModuleType
+
+from . import _reference
+
+ext: ModuleType
+#: "c" or "py": which implementation ``ext`` is.
+name: str
+#: The loaded C extension, or None when it could not be imported.
+c_ext: ModuleType | None
+
+try:
+    from . import _speedups as c_ext
+except ImportError as exc:  # the extension was not built
+    c_ext = None
+    _import_error: ImportError | None = exc
+else:
+    _import_error = None
+
+if os.environ.get("RQFAST_PURE_PYTHON", "") not in ("", "0"):
+    ext, name = _reference, "py"
+elif c_ext is not None:
+    ext, name = c_ext, "c"
+else:
+    warnings.warn(
+        f"rqfast: the C extension is not available ({_import_error}); "
+        "using the pure-Python implementation",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    ext, name = _reference, "py"
+
+
+def use(implementation: str) -> None:
+    """Switch to the "c" or "py" implementation (for tests and benchmarks)."""
+    global ext, name
+    if implementation == "c":
+        if c_ext is None:
+            raise ImportError(f"the rqfast C extension is not available: {_import_error}")
+        ext, name = c_ext, "c"
+    elif implementation == "py":
+        ext, name = _reference, "py"
+    else:
+        raise ValueError(f"implementation must be 'c' or 'py', not {implementation!r}")
+    from . import patch
+
+    patch.reapply()

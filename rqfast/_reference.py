@@ -1,0 +1,415 @@
+"""The pure-Python twin of the C extension ``rqfast._speedups``.
+
+Every function here has a C counterpart of the same name that returns equal
+values and raises the same exception type with the same message. This module
+is the oracle of the differential tests and the fallback when the extension
+is not built or ``RQFAST_PURE_PYTHON=1`` is set. It favours plainness over
+speed: where a rule is subtle, the rule is written out here first.
+
+Wire format (RQ 2.x job hashes, ``rq:job:<id>``):
+
+- timestamps are ``%Y-%m-%dT%H:%M:%S.%fZ`` in UTC; the legacy
+  ``%Y-%m-%dT%H:%M:%SZ`` is still read;
+- integers are decimal text, booleans ``0``/``1``;
+- ``retry_intervals`` and ``repeat_intervals`` are JSON lists of integers,
+  ``dependency_ids`` a JSON list of strings;
+- ``data`` and ``exc_info`` are zlib streams (uncompressed values are read as
+  they are);
+- ``result`` and ``meta`` belong to the job's serializer and are handed back
+  undecoded; so are ``webhooks`` (JSON objects that RQ rebuilds itself).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from rq.exceptions import NoSuchJobError
+from rq.job import JobStatus
+
+from .exceptions import JobHashError
+
+__all__ = [
+    "decode_job_hash",
+    "encode_job_hash",
+    "get_interval",
+    "retry_interval",
+    "utcformat",
+    "utcparse",
+]
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+LEGACY_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+#: How many bytes of a bad value an error message quotes.
+SHOWN_BYTES = 40
+#: The longest timestamp field read; RQ writes 27 bytes.
+MAX_TIMESTAMP_LEN = 64
+#: The longest integer field read, sign and blanks included.
+MAX_INT_LEN = 64
+#: The longest JSON list field read.
+MAX_JSON_LEN = 1 << 20
+#: The most items a JSON list field may hold.
+MAX_LIST_ITEMS = 65536
+#: Integers in JSON lists must fit a signed 64-bit integer.
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+
+# What int() accepts from bytes, less what RQ never writes: ASCII blanks
+# around an optional sign, then digits with single underscores between them.
+_INT_RE = re.compile(rb"[ \t\n\r\x0b\x0c]*[+-]?[0-9]+(?:_[0-9]+)*[ \t\n\r\x0b\x0c]*")
+
+# Fields decoded as plain UTF-8 text, default when absent or empty.
+_TEXT_FIELDS = (
+    ("origin", "origin", ""),
+    ("worker_name", "worker_name", None),
+    ("description", "description", None),
+    ("group_id", "group_id", None),
+)
+# Timestamp fields, default None when absent or empty (created_at differs).
+_TIME_FIELDS = (
+    ("enqueued_at", "enqueued_at"),
+    ("started_at", "started_at"),
+    ("ended_at", "ended_at"),
+    ("last_heartbeat", "last_heartbeat"),
+)
+# Integer fields, None when absent or empty.
+_INT_FIELDS = (
+    ("timeout", "timeout"),
+    ("result_ttl", "result_ttl"),
+    ("failure_ttl", "failure_ttl"),
+    ("ttl", "ttl"),
+    ("number_of_retries", "number_of_retries"),
+    ("retries_left", "retries_left"),
+    ("repeats_left", "repeats_left"),
+)
+# Callback names: set only when present and non-empty.
+_CALLBACK_NAMES = (
+    ("success_callback_name", "_success_callback_name"),
+    ("failure_callback_name", "_failure_callback_name"),
+    ("stopped_callback_name", "_stopped_callback_name"),
+)
+# Callback timeouts: set whenever the field is present, even empty (an error).
+_CALLBACK_TIMEOUTS = (
+    ("success_callback_timeout", "_success_callback_timeout"),
+    ("failure_callback_timeout", "_failure_callback_timeout"),
+    ("stopped_callback_timeout", "_stopped_callback_timeout"),
+)
+# JSON integer lists: set only when present and non-empty.
+_INT_LIST_FIELDS = (
+    ("retry_intervals", "retry_intervals"),
+    ("repeat_intervals", "repeat_intervals"),
+)
+
+_STATUSES = {status.value: status for status in JobStatus}
+
+
+# Timestamps
+
+
+def utcformat(dt: datetime) -> str:
+    """Format a datetime the way RQ stores it; its tzinfo is not consulted."""
+    return dt.strftime(TIMESTAMP_FORMAT)
+
+
+def utcparse(string: str) -> datetime:
+    """Parse an RQ timestamp (current or legacy format) into an aware UTC datetime.
+
+    Accepts exactly what ``datetime.strptime`` accepts for the two formats.
+    """
+    if not isinstance(string, str):
+        raise TypeError(f"utcparse() argument must be str, not {type(string).__name__}")
+    try:
+        parsed = datetime.strptime(string, TIMESTAMP_FORMAT)
+    except ValueError:
+        try:
+            parsed = datetime.strptime(string, LEGACY_TIMESTAMP_FORMAT)
+        except ValueError:
+            raise ValueError(f"invalid timestamp {string[:SHOWN_BYTES]!r}") from None
+    return parsed.replace(tzinfo=timezone.utc)
+
+
+# Retry intervals
+
+
+def get_interval(count: int, intervals: int | list[int] | None) -> int:
+    """Return the delay before retry number ``count`` (``Retry.get_interval``).
+
+    An int is the delay of every retry; an empty list or None means no delay;
+    past the end of a list its last value repeats.
+    """
+    if isinstance(intervals, int):
+        return intervals
+    if not intervals:
+        return 0
+    return intervals[min(len(intervals) - 1, count)]
+
+
+def retry_interval(intervals: list[int] | None, retries_left: int) -> int:
+    """Return the delay before a job's next retry (``Job.get_retry_interval``).
+
+    ``intervals`` is the job's ``retry_intervals``; with more retries left than
+    intervals, the first interval is used. None or an empty list means no delay.
+    """
+    if not intervals:
+        return 0
+    if retries_left < 1:
+        raise ValueError(f"retries_left must be at least 1, not {retries_left}")
+    return intervals[max(len(intervals) - retries_left, 0)]
+
+
+# Decoding a job hash
+
+
+def _shown(value: bytes) -> bytes:
+    return value[:SHOWN_BYTES]
+
+
+def _text(field: str, value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise JobHashError(field, f"not valid UTF-8: {_shown(value)!r}") from None
+
+
+def _timestamp(field: str, value: bytes) -> datetime:
+    if len(value) > MAX_TIMESTAMP_LEN:
+        raise JobHashError(field, f"timestamp longer than {MAX_TIMESTAMP_LEN} bytes")
+    try:
+        return utcparse(value.decode("utf-8"))
+    except ValueError:
+        raise JobHashError(field, f"invalid timestamp {_shown(value)!r}") from None
+
+
+def _int(field: str, value: bytes) -> int:
+    if len(value) > MAX_INT_LEN or not _INT_RE.fullmatch(value):
+        raise JobHashError(field, f"invalid integer {_shown(value)!r}")
+    return int(value)
+
+
+def _int_list(field: str, value: bytes) -> list[int]:
+    if len(value) > MAX_JSON_LEN:
+        raise JobHashError(field, f"JSON list longer than {MAX_JSON_LEN} bytes")
+    try:
+        items = json.loads(value.decode("utf-8"))
+    except ValueError:
+        items = None
+    if (
+        not isinstance(items, list)
+        or len(items) > MAX_LIST_ITEMS
+        or not all(type(i) is int and INT64_MIN <= i <= INT64_MAX for i in items)
+    ):
+        raise JobHashError(field, f"expected a JSON list of integers: {_shown(value)!r}")
+    return items
+
+
+def _str_list(field: str, value: bytes) -> list[str]:
+    if len(value) > MAX_JSON_LEN:
+        raise JobHashError(field, f"JSON list longer than {MAX_JSON_LEN} bytes")
+    try:
+        items = json.loads(value.decode("utf-8"))
+    except ValueError:
+        items = None
+    if (
+        not isinstance(items, list)
+        or len(items) > MAX_LIST_ITEMS
+        or not all(type(i) is str for i in items)
+    ):
+        raise JobHashError(field, f"expected a JSON list of strings: {_shown(value)!r}")
+    return items
+
+
+def _inflate(value: bytes) -> bytes:
+    try:
+        return zlib.decompress(value)
+    except zlib.error:
+        return value
+
+
+def _fields(raw: Mapping[Any, Any]) -> dict[str, bytes]:
+    fields: dict[str, bytes] = {}
+    for key, value in raw.items():
+        if isinstance(key, bytes):
+            name = key.decode("utf-8", "surrogateescape")
+        elif isinstance(key, str):
+            name = key
+        else:
+            raise TypeError(f"job hash keys must be bytes or str, not {type(key).__name__}")
+        if not isinstance(value, bytes):
+            raise TypeError(f"job hash field {name!r}: expected bytes, not {type(value).__name__}")
+        fields[name] = value
+    return fields
+
+
+def decode_job_hash(
+    raw: Mapping[Any, Any],
+) -> tuple[dict[str, Any], bytes | None, bytes | None, bytes | None]:
+    """Decode a job hash as redis-py returns it (HGETALL, bytes to bytes).
+
+    Returns ``(attributes, result, meta, webhooks)``. ``attributes`` maps Job
+    instance attribute names to the values stock ``Job.restore`` assigns; a
+    field that stock only assigns when present (callback names, intervals,
+    ``exc_info``) is absent from it when absent from the hash. ``result``,
+    ``meta`` and ``webhooks`` are the raw bytes of those fields, or None when
+    absent or empty, for the caller's serializer.
+
+    Raises NoSuchJobError when ``data`` is missing, JobHashError naming the
+    field for any value that cannot be decoded, TypeError for non-bytes values.
+    """
+    fields = _fields(raw)
+    if "data" not in fields:
+        raise NoSuchJobError("job hash has no 'data' field")
+
+    attrs: dict[str, Any] = {"_data": _inflate(fields["data"])}
+    value = fields.get("created_at")
+    attrs["created_at"] = (
+        _timestamp("created_at", value) if value else datetime.now(timezone.utc)
+    )
+    for field, attr, default in _TEXT_FIELDS:
+        value = fields.get(field)
+        attrs[attr] = _text(field, value) if value else default
+    for field, attr in _TIME_FIELDS:
+        value = fields.get(field)
+        attrs[attr] = _timestamp(field, value) if value else None
+    for field, attr in _INT_FIELDS:
+        value = fields.get(field)
+        attrs[attr] = _int(field, value) if value else None
+
+    value = fields.get("status")
+    if value:
+        status = _STATUSES.get(_text("status", value))
+        if status is None:
+            raise JobHashError("status", f"unknown status {_shown(value)!r}")
+        attrs["_status"] = status
+    else:
+        attrs["_status"] = JobStatus.CREATED
+
+    for field, attr in _CALLBACK_NAMES:
+        value = fields.get(field)
+        if value:
+            attrs[attr] = _text(field, value)
+    for field, attr in _CALLBACK_TIMEOUTS:
+        if field in fields:
+            attrs[attr] = _int(field, fields[field])
+
+    value = fields.get("dependency_ids")
+    if value:
+        attrs["_dependency_ids"] = _str_list("dependency_ids", value)
+    else:
+        value = fields.get("dependency_id")
+        attrs["_dependency_ids"] = [_text("dependency_id", value)] if value else []
+
+    value = fields.get("allow_dependency_failures")
+    attrs["allow_dependency_failures"] = (
+        bool(_int("allow_dependency_failures", value)) if value else None
+    )
+    if "enqueue_at_front" in fields:
+        attrs["enqueue_at_front"] = bool(_int("enqueue_at_front", fields["enqueue_at_front"]))
+    else:
+        attrs["enqueue_at_front"] = None
+    value = fields.get("enqueue_at_front_on_retry")
+    attrs["enqueue_at_front_on_retry"] = (
+        bool(_int("enqueue_at_front_on_retry", value)) if value else False
+    )
+
+    for field, attr in _INT_LIST_FIELDS:
+        value = fields.get(field)
+        if value:
+            attrs[attr] = _int_list(field, value)
+
+    value = fields.get("exc_info")
+    if value:
+        attrs["_exc_info"] = _text("exc_info", _inflate(value))
+
+    return (
+        attrs,
+        fields.get("result") or None,
+        fields.get("meta") or None,
+        fields.get("webhooks") or None,
+    )
+
+
+# Encoding a job hash
+
+
+def encode_job_hash(
+    job: Any,
+    data: bytes,
+    exc_info: bytes | None,
+    include_meta: bool = True,
+    include_result: bool = True,
+) -> dict[str, Any]:
+    """Return the mapping stock ``Job.to_dict`` returns, key order included.
+
+    ``data`` is the zlib-compressed payload and ``exc_info`` the compressed
+    exception text (or None); the caller compresses them, so that it can keep
+    them between saves. Every other value is read from ``job``.
+    """
+    obj: dict[str, Any] = {
+        "created_at": utcformat(job.created_at or datetime.now(timezone.utc)),
+        "data": data,
+        "success_callback_name": job._success_callback_name or "",
+        "failure_callback_name": job._failure_callback_name or "",
+        "stopped_callback_name": job._stopped_callback_name or "",
+        "started_at": utcformat(job.started_at) if job.started_at else "",
+        "ended_at": utcformat(job.ended_at) if job.ended_at else "",
+        "last_heartbeat": utcformat(job.last_heartbeat) if job.last_heartbeat else "",
+        "worker_name": job.worker_name or "",
+        "group_id": job.group_id or "",
+    }
+    if job.number_of_retries is not None:
+        obj["number_of_retries"] = job.number_of_retries
+    if job.retries_left is not None:
+        obj["retries_left"] = job.retries_left
+    if job.retry_intervals is not None:
+        obj["retry_intervals"] = json.dumps(job.retry_intervals)
+    if job.enqueue_at_front_on_retry:
+        obj["enqueue_at_front_on_retry"] = int(job.enqueue_at_front_on_retry)
+    if job.origin:
+        obj["origin"] = job.origin
+    if job.description is not None:
+        obj["description"] = job.description
+    if job.enqueued_at is not None:
+        obj["enqueued_at"] = utcformat(job.enqueued_at)
+    if job.repeats_left is not None:
+        obj["repeats_left"] = job.repeats_left
+    if job.repeat_intervals is not None:
+        obj["repeat_intervals"] = json.dumps(job.repeat_intervals)
+    if job._result is not None and include_result:
+        try:
+            obj["result"] = job.serializer.dumps(job._result)
+        except Exception:
+            obj["result"] = "Unserializable return value"
+    if exc_info is not None and include_result:
+        obj["exc_info"] = exc_info
+    if job.timeout is not None:
+        obj["timeout"] = job.timeout
+    if job._success_callback_timeout is not None:
+        obj["success_callback_timeout"] = job._success_callback_timeout
+    if job._failure_callback_timeout is not None:
+        obj["failure_callback_timeout"] = job._failure_callback_timeout
+    if job._stopped_callback_timeout is not None:
+        obj["stopped_callback_timeout"] = job._stopped_callback_timeout
+    if job.webhooks:
+        obj["webhooks"] = json.dumps([webhook.to_dict() for webhook in job.webhooks])
+    if job.result_ttl is not None:
+        obj["result_ttl"] = job.result_ttl
+    if job.failure_ttl is not None:
+        obj["failure_ttl"] = job.failure_ttl
+    obj["status"] = job._status
+    if job._dependency_ids:
+        obj["dependency_id"] = job._dependency_ids[0]
+        obj["dependency_ids"] = json.dumps(job._dependency_ids)
+    if job.meta and include_meta:
+        obj["meta"] = job.serializer.dumps(job.meta)
+    if job.ttl:
+        obj["ttl"] = job.ttl
+    if job.allow_dependency_failures is not None:
+        obj["allow_dependency_failures"] = int(job.allow_dependency_failures)
+    if job.enqueue_at_front is not None:
+        obj["enqueue_at_front"] = int(job.enqueue_at_front)
+    return obj
