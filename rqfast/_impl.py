@@ -47,7 +47,9 @@ def use(implementation: str) -> None:
     global ext, name
     if implementation == "c":
         if c_ext is None:
-            raise ImportError(f"the rqfast C extension is not available: {_import_error}")
+            raise ImportError(
+                f"the rqfast C extension is not available: {_import_error}"
+            )
         ext, name = c_ext, "c"
     elif implementation == "py":
         ext, name = _reference, "py"

@@ -203,7 +203,9 @@ def _int_list(field: str, value: bytes) -> list[int]:
         or len(items) > MAX_LIST_ITEMS
         or not all(type(i) is int and INT64_MIN <= i <= INT64_MAX for i in items)
     ):
-        raise JobHashError(field, f"expected a JSON list of integers: {_shown(value)!r}")
+        raise JobHashError(
+            field, f"expected a JSON list of integers: {_shown(value)!r}"
+        )
     return items
 
 
@@ -238,9 +240,13 @@ def _fields(raw: Mapping[Any, Any]) -> dict[str, bytes]:
         elif isinstance(key, str):
             name = key
         else:
-            raise TypeError(f"job hash keys must be bytes or str, not {type(key).__name__}")
+            raise TypeError(
+                f"job hash keys must be bytes or str, not {type(key).__name__}"
+            )
         if not isinstance(value, bytes):
-            raise TypeError(f"job hash field {name!r}: expected bytes, not {type(value).__name__}")
+            raise TypeError(
+                f"job hash field {name!r}: expected bytes, not {type(value).__name__}"
+            )
         fields[name] = value
     return fields
 
@@ -308,7 +314,9 @@ def decode_job_hash(
         bool(_int("allow_dependency_failures", value)) if value else None
     )
     if "enqueue_at_front" in fields:
-        attrs["enqueue_at_front"] = bool(_int("enqueue_at_front", fields["enqueue_at_front"]))
+        attrs["enqueue_at_front"] = bool(
+            _int("enqueue_at_front", fields["enqueue_at_front"])
+        )
     else:
         attrs["enqueue_at_front"] = None
     value = fields.get("enqueue_at_front_on_retry")
