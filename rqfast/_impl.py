@@ -10,22 +10,49 @@ from __future__ import annotations
 
 import os
 import warnings
-from types import ModuleType
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
 
 from . import _reference
 
-ext: ModuleType
+
+class Codec(Protocol):
+    """The functions the C extension and its pure-Python twin both provide."""
+
+    def utcformat(self, dt: datetime, /) -> str: ...
+    def utcparse(self, string: str, /) -> datetime: ...
+    def get_interval(self, count: int, intervals: int | list[int] | None, /) -> int: ...
+    def retry_interval(
+        self, intervals: list[int] | None, retries_left: int, /
+    ) -> int: ...
+    def decode_job_hash(
+        self, raw: Mapping[Any, Any], /
+    ) -> tuple[dict[str, Any], bytes | None, bytes | None, bytes | None]: ...
+    def encode_job_hash(
+        self,
+        job: Any,
+        data: bytes,
+        exc_info: bytes | None,
+        include_meta: bool = True,
+        include_result: bool = True,
+        /,
+    ) -> dict[str, Any]: ...
+
+
+ext: Codec
 #: "c" or "py": which implementation ``ext`` is.
 name: str
 #: The loaded C extension, or None when it could not be imported.
-c_ext: ModuleType | None
+c_ext: Codec | None
 
 try:
-    from . import _speedups as c_ext
+    from . import _speedups
 except ImportError as exc:  # the extension was not built
     c_ext = None
     _import_error: ImportError | None = exc
 else:
+    c_ext = _speedups
     _import_error = None
 
 if os.environ.get("RQFAST_PURE_PYTHON", "") not in ("", "0"):

@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import rq.job
-from rq.job import UNEVALUATED, Job as _RQJob
+from rq.job import UNEVALUATED
+from rq.job import Job as _RQJob
 from rq.webhook import Webhook
 
 from . import _impl
@@ -37,7 +38,7 @@ _PAYLOAD_UNEVALUATED = {
     "_args": UNEVALUATED,
     "_kwargs": UNEVALUATED,
 }
-_UNSERIALIZABLE_RESULT = rq.job.UNSERIALIZABLE_RETURN_VALUE_PAYLOAD
+_UNSERIALIZABLE_RESULT = rq.job.UNSERIALIZABLE_RETURN_VALUE_PAYLOAD  # type: ignore[attr-defined]
 
 
 class Job(_RQJob):
