@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 PATH_NAMES = ("redis-server", "valkey-server")
 #: Seconds to wait for a started server to answer PING.
 STARTUP_TIMEOUT = 15.0
-#: Seconds to wait for a server to exit after SHUTDOWN or SIGTERM.
+#: Seconds to wait for a server to exit after SIGTERM.
 SHUTDOWN_TIMEOUT = 10.0
 
 
@@ -107,16 +107,32 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def ping(url: str, timeout: float = 1.0) -> bool:
-    """Tell whether a Redis server answers PING at ``url``."""
-    client = redis.Redis.from_url(
+def _client(url: str, timeout: float) -> redis.Redis:
+    """Return a client that gives up at once instead of retrying."""
+    return redis.Redis.from_url(
         url,
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
         retry=Retry(NoBackoff(), 0),
     )
+
+
+def ping(url: str, timeout: float = 1.0) -> bool:
+    """Tell whether a Redis server answers PING at ``url``."""
+    client = _client(url, timeout)
     try:
         return bool(client.ping())
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+    finally:
+        client.close()
+
+
+def _served_by(url: str, pid: int, timeout: float = 0.5) -> bool:
+    """Tell whether the server answering at ``url`` is process ``pid``."""
+    client = _client(url, timeout)
+    try:
+        return bool(client.info("server").get("process_id") == pid)
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         return False
     finally:
@@ -181,7 +197,7 @@ class RedisServer:
             raise ServerStartError(f"cannot run {binary}: {exc}") from exc
         self.process, self.port, self._workdir = process, port, workdir
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not ping(self.url, timeout=0.5):
+        while not _served_by(self.url, process.pid):
             if process.poll() is not None or time.monotonic() > deadline:
                 log = _read_tail(logfile)
                 self.stop()
@@ -197,20 +213,17 @@ class RedisServer:
         """Stop the server and remove its temporary directory."""
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
-            with contextlib.suppress(redis.RedisError, OSError):
-                client = redis.Redis.from_url(self.url, socket_timeout=2)
-                with contextlib.suppress(redis.ConnectionError):
-                    client.shutdown(nosave=True)
-                client.close()
+            # SIGTERM rather than SHUTDOWN: the port might be answered by
+            # another server if this one never came up.
+            process.terminate()
             try:
                 process.wait(SHUTDOWN_TIMEOUT)
             except subprocess.TimeoutExpired:
-                process.terminate()
-                try:
-                    process.wait(SHUTDOWN_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                logger.warning(
+                    "Redis server %d ignored SIGTERM; killing it", process.pid
+                )
+                process.kill()
+                process.wait()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
