@@ -1,0 +1,1109 @@
+/* Decoding and encoding RQ job hashes.
+ *
+ * Decoding reads HGETALL's mapping (bytes field names to bytes values; str
+ * names are accepted too) in one pass: each known field name is found by
+ * its length bucket and a memcmp, and its value is kept in a slot indexed
+ * by enum rqf_field, later duplicates winning as in a dict. The fields are
+ * then converted in a fixed order, the order of the pure-Python twin, so
+ * that the first bad field is the one named by both. Every value is
+ * untrusted: lengths are checked before parsing (RQF_MAX_TIMESTAMP_LEN,
+ * RQF_MAX_INT_LEN, RQF_MAX_JSON_LEN), text must be UTF-8, and a bad value
+ * raises JobHashError naming the field and quoting at most RQF_SHOWN_BYTES
+ * bytes of it. Payloads that are not zlib streams are kept as they are.
+ *
+ * Encoding reads the job's attributes and builds the dict stock
+ * Job.to_dict() builds, with the same keys in the same order. The caller
+ * passes the compressed payload and exception text; timestamps and integer
+ * lists are formatted here, everything else is the job's own objects or
+ * its serializer's output.
+ */
+#include "codec.h"
+
+#include "jsonlist.h"
+#include "timestamp.h"
+
+/* Field names as stored in Redis, indexed by enum rqf_field. */
+static const char *const field_names[RQF_F_COUNT] = {
+    "data",
+    "created_at",
+    "origin",
+    "worker_name",
+    "description",
+    "group_id",
+    "enqueued_at",
+    "started_at",
+    "ended_at",
+    "last_heartbeat",
+    "timeout",
+    "result_ttl",
+    "failure_ttl",
+    "ttl",
+    "number_of_retries",
+    "retries_left",
+    "repeats_left",
+    "status",
+    "success_callback_name",
+    "failure_callback_name",
+    "stopped_callback_name",
+    "success_callback_timeout",
+    "failure_callback_timeout",
+    "stopped_callback_timeout",
+    "dependency_ids",
+    "dependency_id",
+    "allow_dependency_failures",
+    "enqueue_at_front",
+    "enqueue_at_front_on_retry",
+    "retry_intervals",
+    "repeat_intervals",
+    "exc_info",
+    "result",
+    "meta",
+    "webhooks",
+};
+
+/* The Job attribute each field is decoded into; NULL for none. */
+static const char *const attr_names[RQF_F_COUNT] = {
+    "_data",
+    "created_at",
+    "origin",
+    "worker_name",
+    "description",
+    "group_id",
+    "enqueued_at",
+    "started_at",
+    "ended_at",
+    "last_heartbeat",
+    "timeout",
+    "result_ttl",
+    "failure_ttl",
+    "ttl",
+    "number_of_retries",
+    "retries_left",
+    "repeats_left",
+    "_status",
+    "_success_callback_name",
+    "_failure_callback_name",
+    "_stopped_callback_name",
+    "_success_callback_timeout",
+    "_failure_callback_timeout",
+    "_stopped_callback_timeout",
+    "_dependency_ids",
+    NULL,
+    "allow_dependency_failures",
+    "enqueue_at_front",
+    "enqueue_at_front_on_retry",
+    "retry_intervals",
+    "repeat_intervals",
+    "_exc_info",
+    NULL,
+    NULL,
+    NULL,
+};
+
+static const char *const other_names[RQF_N_COUNT] = {
+    "_result", "serializer", "webhooks", "meta",
+    "dumps",   "to_dict",    "strftime", "items",
+};
+
+/* Runs of fields decoded the same way, in decoding order. */
+#define FIRST_TEXT RQF_F_ORIGIN
+#define LAST_TEXT RQF_F_GROUP_ID
+#define FIRST_TIME RQF_F_ENQUEUED_AT
+#define LAST_TIME RQF_F_LAST_HEARTBEAT
+#define FIRST_INT RQF_F_TIMEOUT
+#define LAST_INT RQF_F_REPEATS_LEFT
+#define FIRST_CALLBACK_NAME RQF_F_SUCCESS_CALLBACK_NAME
+#define FIRST_CALLBACK_TIMEOUT RQF_F_SUCCESS_CALLBACK_TIMEOUT
+#define CALLBACKS 3
+
+/* Decoding */
+
+/* The slot of a field name, or -1 for a name that is not a known field. */
+static int
+find_field(const rqf_state *st, const char *name, Py_ssize_t len)
+{
+    int i, field;
+
+    if (len <= 0 || len > RQF_MAX_FIELD_NAME) {
+        return -1;
+    }
+    for (i = st->len_start[len]; i < st->len_start[len + 1]; i++) {
+        field = st->field_by_len[i];
+        if (memcmp(field_names[field], name, (size_t)len) == 0) {
+            return field;
+        }
+    }
+    return -1;
+}
+
+/* Raise TypeError for a value that is not bytes, naming its key. */
+static void
+value_type_error(PyObject *key, PyObject *value)
+{
+    PyObject *name, *type_name;
+
+    if (PyBytes_Check(key)) {
+        name = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(key),
+                                    PyBytes_GET_SIZE(key), "surrogateescape");
+    }
+    else {
+        name = Py_NewRef(key);
+    }
+    if (name == NULL) {
+        return;
+    }
+    type_name = rqf_type_name(value);
+    if (type_name != NULL) {
+        PyErr_Format(PyExc_TypeError,
+                     "job hash field %R: expected bytes, not %U", name,
+                     type_name);
+        Py_DECREF(type_name);
+    }
+    Py_DECREF(name);
+}
+
+/* Check one key and value of the raw hash and keep the value in its slot
+   (a new reference) when the key is a known field. 0, or -1 with an
+   exception. */
+static int
+store_field(const rqf_state *st, PyObject *key, PyObject *value,
+            PyObject **slots)
+{
+    const char *name = NULL;
+    Py_ssize_t len = 0;
+    int field;
+
+    if (PyBytes_Check(key)) {
+        name = PyBytes_AS_STRING(key);
+        len = PyBytes_GET_SIZE(key);
+    }
+    else if (PyUnicode_Check(key)) {
+        if (PyUnicode_IS_ASCII(key)) {
+            name = (const char *)PyUnicode_1BYTE_DATA(key);
+            len = PyUnicode_GET_LENGTH(key);
+        }
+    }
+    else {
+        rqf_type_error("job hash keys", "bytes or str", key);
+        return -1;
+    }
+    if (!PyBytes_Check(value)) {
+        value_type_error(key, value);
+        return -1;
+    }
+
+    field = name == NULL ? -1 : find_field(st, name, len);
+    if (field >= 0) {
+        Py_XSETREF(slots[field], Py_NewRef(value));
+    }
+    return 0;
+}
+
+/* Fill slots from a mapping: a dict directly, anything else through its
+   items(). 0, or -1 with an exception. */
+static int
+collect_fields(const rqf_state *st, PyObject *raw, PyObject **slots)
+{
+    PyObject *key, *value, *items = NULL, *iter = NULL, *pair = NULL;
+    Py_ssize_t pos = 0;
+    int status = -1;
+
+    if (PyDict_CheckExact(raw)) {
+        while (PyDict_Next(raw, &pos, &key, &value)) {
+            if (store_field(st, key, value, slots) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+
+    items = PyObject_CallMethodNoArgs(raw, st->names[RQF_N_ITEMS]);
+    if (items == NULL) {
+        goto done;
+    }
+    iter = PyObject_GetIter(items);
+    if (iter == NULL) {
+        goto done;
+    }
+    while ((pair = PyIter_Next(iter)) != NULL) {
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_ValueError,
+                            "items() must yield (key, value) pairs");
+            goto done;
+        }
+        if (store_field(st, PyTuple_GET_ITEM(pair, 0),
+                        PyTuple_GET_ITEM(pair, 1), slots) < 0) {
+            goto done;
+        }
+        Py_CLEAR(pair);
+    }
+    if (!PyErr_Occurred()) {
+        status = 0;
+    }
+
+done:
+    Py_XDECREF(pair);
+    Py_XDECREF(iter);
+    Py_XDECREF(items);
+    return status;
+}
+
+/* Raise JobHashError(field, reason); reason is stolen and may be NULL when
+   building it failed (its exception then stands). */
+static void
+raise_field_error(const rqf_state *st, int field, PyObject *reason)
+{
+    PyObject *error;
+
+    if (reason == NULL) {
+        return;
+    }
+    error = PyObject_CallFunctionObjArgs(st->job_hash_error,
+                                         st->field_names[field], reason, NULL);
+    Py_DECREF(reason);
+    if (error != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+        Py_DECREF(error);
+    }
+}
+
+/* Raise JobHashError(field, "<what> <repr of the value's first bytes>"). */
+static void
+bad_value(const rqf_state *st, int field, const char *what, PyObject *value)
+{
+    PyObject *shown, *reason;
+
+    shown = PyBytes_FromStringAndSize(
+        PyBytes_AS_STRING(value),
+        Py_MIN(PyBytes_GET_SIZE(value), RQF_SHOWN_BYTES));
+    if (shown == NULL) {
+        return;
+    }
+    reason = PyUnicode_FromFormat("%s %R", what, shown);
+    Py_DECREF(shown);
+    raise_field_error(st, field, reason);
+}
+
+static inline int
+present(PyObject *value)
+{
+    return value != NULL && PyBytes_GET_SIZE(value) > 0;
+}
+
+/* The value as UTF-8 text: a new str, or NULL with JobHashError. */
+static PyObject *
+decode_text(const rqf_state *st, int field, PyObject *value)
+{
+    PyObject *text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(value),
+                                          PyBytes_GET_SIZE(value), NULL);
+
+    if (text == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+        PyErr_Clear();
+        bad_value(st, field, "not valid UTF-8:", value);
+    }
+    return text;
+}
+
+/* The value as an aware UTC datetime, or NULL with JobHashError. */
+static PyObject *
+decode_timestamp(rqf_state *st, int field, PyObject *value)
+{
+    PyObject *parsed;
+    int status;
+
+    if (PyBytes_GET_SIZE(value) > RQF_MAX_TIMESTAMP_LEN) {
+        raise_field_error(st, field,
+                          PyUnicode_FromFormat("timestamp longer than %d bytes",
+                                               RQF_MAX_TIMESTAMP_LEN));
+        return NULL;
+    }
+    status = rqf_parse_timestamp_bytes(st, PyBytes_AS_STRING(value),
+                                       PyBytes_GET_SIZE(value), &parsed);
+    if (status == 0) {
+        bad_value(st, field, "invalid timestamp", value);
+    }
+    return parsed;
+}
+
+static inline int
+is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f';
+}
+
+static inline int
+is_ascii_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The value as an int: ASCII blanks around an optional sign and decimal
+   digits, single underscores between digits. A new int, or NULL with
+   JobHashError. */
+static PyObject *
+decode_int(const rqf_state *st, int field, PyObject *value)
+{
+    const char *p = PyBytes_AS_STRING(value);
+    Py_ssize_t len = PyBytes_GET_SIZE(value), i = 0;
+    char text[RQF_MAX_INT_LEN + 1];
+    int n = 0, digits = 0, negative = 0;
+    long long small = 0;
+
+    if (len > RQF_MAX_INT_LEN) {
+        goto invalid;
+    }
+    while (i < len && is_blank(p[i])) {
+        i++;
+    }
+    if (i < len && (p[i] == '+' || p[i] == '-')) {
+        negative = p[i] == '-';
+        i++;
+    }
+    if (i == len || !is_ascii_digit(p[i])) {
+        goto invalid;
+    }
+    if (negative) {
+        text[n++] = '-';
+    }
+    while (i < len) {
+        if (is_ascii_digit(p[i])) {
+            text[n++] = p[i];
+            if (digits < 18) {
+                small = small * 10 + (p[i] - '0');
+            }
+            digits++;
+            i++;
+        }
+        else if (p[i] == '_' && i + 1 < len && is_ascii_digit(p[i + 1])) {
+            i++;
+        }
+        else {
+            break;
+        }
+    }
+    while (i < len && is_blank(p[i])) {
+        i++;
+    }
+    if (i != len) {
+        goto invalid;
+    }
+    text[n] = '\0';
+
+    /* Eighteen digits always fit a long long. */
+    if (digits <= 18) {
+        return PyLong_FromLongLong(negative ? -small : small);
+    }
+    return PyLong_FromString(text, NULL, 10);
+
+invalid:
+    bad_value(st, field, "invalid integer", value);
+    return NULL;
+}
+
+/* bool(int(value)): a new reference to True or False, or NULL. */
+static PyObject *
+decode_flag(const rqf_state *st, int field, PyObject *value)
+{
+    PyObject *number = decode_int(st, field, value);
+    int truth;
+
+    if (number == NULL) {
+        return NULL;
+    }
+    truth = PyObject_IsTrue(number);
+    Py_DECREF(number);
+    if (truth < 0) {
+        return NULL;
+    }
+    return Py_NewRef(truth ? Py_True : Py_False);
+}
+
+/* The value as a JSON list of ints (ints) or strings; NULL with
+   JobHashError. */
+static PyObject *
+decode_list(const rqf_state *st, int field, PyObject *value, int ints)
+{
+    PyObject *list;
+    int status;
+
+    if (PyBytes_GET_SIZE(value) > RQF_MAX_JSON_LEN) {
+        raise_field_error(st, field,
+                          PyUnicode_FromFormat("JSON list longer than %d bytes",
+                                               RQF_MAX_JSON_LEN));
+        return NULL;
+    }
+    if (ints) {
+        status = rqf_json_int_list(PyBytes_AS_STRING(value),
+                                   PyBytes_GET_SIZE(value), &list);
+    }
+    else {
+        status = rqf_json_str_list(PyBytes_AS_STRING(value),
+                                   PyBytes_GET_SIZE(value), &list);
+    }
+    if (status == 0) {
+        bad_value(st, field,
+                  ints ? "expected a JSON list of integers:"
+                       : "expected a JSON list of strings:",
+                  value);
+    }
+    return list;
+}
+
+/* The status member named by the value, or NULL with JobHashError. */
+static PyObject *
+decode_status(const rqf_state *st, PyObject *value)
+{
+    Py_ssize_t i, n = PyTuple_GET_SIZE(st->status_values);
+    Py_ssize_t len = PyBytes_GET_SIZE(value);
+    PyObject *known, *text;
+
+    for (i = 0; i < n; i++) {
+        known = PyTuple_GET_ITEM(st->status_values, i);
+        if (PyBytes_GET_SIZE(known) == len &&
+            memcmp(PyBytes_AS_STRING(known), PyBytes_AS_STRING(value),
+                   (size_t)len) == 0) {
+            return Py_NewRef(PyTuple_GET_ITEM(st->status_members, i));
+        }
+    }
+    /* Bad UTF-8 is reported as such before the status is called unknown. */
+    text = decode_text(st, RQF_F_STATUS, value);
+    if (text != NULL) {
+        Py_DECREF(text);
+        bad_value(st, RQF_F_STATUS, "unknown status", value);
+    }
+    return NULL;
+}
+
+/* zlib.decompress(value), or value itself when it is not a zlib stream. */
+static PyObject *
+inflate(const rqf_state *st, PyObject *value)
+{
+    PyObject *inflated = PyObject_CallOneArg(st->zlib_decompress, value);
+
+    if (inflated == NULL && PyErr_ExceptionMatches(st->zlib_error)) {
+        PyErr_Clear();
+        return Py_NewRef(value);
+    }
+    return inflated;
+}
+
+/* attrs[name] = value, stealing value; NULL value means it failed.
+   0, or -1 with an exception. */
+static int
+put(PyObject *dict, PyObject *name, PyObject *value)
+{
+    int status;
+
+    if (value == NULL) {
+        return -1;
+    }
+    status = PyDict_SetItem(dict, name, value);
+    Py_DECREF(value);
+    return status;
+}
+
+/* Convert the collected slots into the attributes dict, in the twin's
+   order. 0, or -1 with an exception. */
+static int
+decode_fields(rqf_state *st, PyObject **slots, PyObject *attrs)
+{
+    PyObject *const *names = st->attr_names;
+    PyObject *value, *text, *list;
+    int f;
+
+    if (put(attrs, names[RQF_F_DATA], inflate(st, slots[RQF_F_DATA])) < 0) {
+        return -1;
+    }
+    value = slots[RQF_F_CREATED_AT];
+    if (put(attrs, names[RQF_F_CREATED_AT],
+            present(value) ? decode_timestamp(st, RQF_F_CREATED_AT, value)
+                           : rqf_utcnow(st)) < 0) {
+        return -1;
+    }
+    for (f = FIRST_TEXT; f <= LAST_TEXT; f++) {
+        value = slots[f];
+        if (put(attrs, names[f],
+                present(value) ? decode_text(st, f, value)
+                : f == RQF_F_ORIGIN ? Py_NewRef(st->empty_str)
+                                    : Py_NewRef(Py_None)) < 0) {
+            return -1;
+        }
+    }
+    for (f = FIRST_TIME; f <= LAST_TIME; f++) {
+        value = slots[f];
+        if (put(attrs, names[f],
+                present(value) ? decode_timestamp(st, f, value)
+                               : Py_NewRef(Py_None)) < 0) {
+            return -1;
+        }
+    }
+    for (f = FIRST_INT; f <= LAST_INT; f++) {
+        value = slots[f];
+        if (put(attrs, names[f],
+                present(value) ? decode_int(st, f, value)
+                               : Py_NewRef(Py_None)) < 0) {
+            return -1;
+        }
+    }
+    value = slots[RQF_F_STATUS];
+    if (put(attrs, names[RQF_F_STATUS],
+            present(value) ? decode_status(st, value)
+                           : Py_NewRef(st->status_created)) < 0) {
+        return -1;
+    }
+
+    for (f = FIRST_CALLBACK_NAME; f < FIRST_CALLBACK_NAME + CALLBACKS; f++) {
+        if (present(slots[f]) &&
+            put(attrs, names[f], decode_text(st, f, slots[f])) < 0) {
+            return -1;
+        }
+    }
+    for (f = FIRST_CALLBACK_TIMEOUT; f < FIRST_CALLBACK_TIMEOUT + CALLBACKS;
+         f++) {
+        if (slots[f] != NULL &&
+            put(attrs, names[f], decode_int(st, f, slots[f])) < 0) {
+            return -1;
+        }
+    }
+
+    if (present(slots[RQF_F_DEPENDENCY_IDS])) {
+        list = decode_list(st, RQF_F_DEPENDENCY_IDS,
+                           slots[RQF_F_DEPENDENCY_IDS], 0);
+    }
+    else if (present(slots[RQF_F_DEPENDENCY_ID])) {
+        text = decode_text(st, RQF_F_DEPENDENCY_ID,
+                           slots[RQF_F_DEPENDENCY_ID]);
+        list = text == NULL ? NULL : PyList_New(1);
+        if (list != NULL) {
+            PyList_SET_ITEM(list, 0, text);
+        }
+        else {
+            Py_XDECREF(text);
+        }
+    }
+    else {
+        list = PyList_New(0);
+    }
+    if (put(attrs, names[RQF_F_DEPENDENCY_IDS], list) < 0) {
+        return -1;
+    }
+
+    value = slots[RQF_F_ALLOW_DEPENDENCY_FAILURES];
+    if (put(attrs, names[RQF_F_ALLOW_DEPENDENCY_FAILURES],
+            present(value)
+                ? decode_flag(st, RQF_F_ALLOW_DEPENDENCY_FAILURES, value)
+                : Py_NewRef(Py_None)) < 0) {
+        return -1;
+    }
+    value = slots[RQF_F_ENQUEUE_AT_FRONT];
+    if (put(attrs, names[RQF_F_ENQUEUE_AT_FRONT],
+            value != NULL ? decode_flag(st, RQF_F_ENQUEUE_AT_FRONT, value)
+                          : Py_NewRef(Py_None)) < 0) {
+        return -1;
+    }
+    value = slots[RQF_F_ENQUEUE_AT_FRONT_ON_RETRY];
+    if (put(attrs, names[RQF_F_ENQUEUE_AT_FRONT_ON_RETRY],
+            present(value)
+                ? decode_flag(st, RQF_F_ENQUEUE_AT_FRONT_ON_RETRY, value)
+                : Py_NewRef(Py_False)) < 0) {
+        return -1;
+    }
+
+    for (f = RQF_F_RETRY_INTERVALS; f <= RQF_F_REPEAT_INTERVALS; f++) {
+        if (present(slots[f]) &&
+            put(attrs, names[f], decode_list(st, f, slots[f], 1)) < 0) {
+            return -1;
+        }
+    }
+
+    value = slots[RQF_F_EXC_INFO];
+    if (present(value)) {
+        /* inflate() returns bytes, or the bytes it was given. */
+        PyObject *inflated = inflate(st, value);
+        if (inflated == NULL) {
+            return -1;
+        }
+        text = decode_text(st, RQF_F_EXC_INFO, inflated);
+        Py_DECREF(inflated);
+        if (put(attrs, names[RQF_F_EXC_INFO], text) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *
+raw_or_none(PyObject *value)
+{
+    return Py_NewRef(present(value) ? value : Py_None);
+}
+
+PyObject *
+rqf_py_decode_job_hash(PyObject *module, PyObject *raw)
+{
+    rqf_state *st = rqf_get_state(module);
+    PyObject *slots[RQF_F_COUNT] = {NULL};
+    PyObject *attrs = NULL, *result = NULL;
+    int f;
+
+    if (collect_fields(st, raw, slots) < 0) {
+        goto done;
+    }
+    if (slots[RQF_F_DATA] == NULL) {
+        PyErr_SetString(st->no_such_job_error,
+                        "job hash has no 'data' field");
+        goto done;
+    }
+    attrs = PyDict_New();
+    if (attrs == NULL || decode_fields(st, slots, attrs) < 0) {
+        goto done;
+    }
+    result = PyTuple_New(4);
+    if (result == NULL) {
+        goto done;
+    }
+    PyTuple_SET_ITEM(result, 0, Py_NewRef(attrs));
+    PyTuple_SET_ITEM(result, 1, raw_or_none(slots[RQF_F_RESULT]));
+    PyTuple_SET_ITEM(result, 2, raw_or_none(slots[RQF_F_META]));
+    PyTuple_SET_ITEM(result, 3, raw_or_none(slots[RQF_F_WEBHOOKS]));
+
+done:
+    Py_XDECREF(attrs);
+    for (f = 0; f < RQF_F_COUNT; f++) {
+        Py_XDECREF(slots[f]);
+    }
+    return result;
+}
+
+/* Encoding */
+
+/* When a step writes its key. */
+enum when {
+    ALWAYS,      /* always, the value as it is */
+    OR_EMPTY,    /* always: the converted value if true, else "" */
+    IF_NOT_NONE, /* when the value is not None */
+    IF_TRUE,     /* when the value is true */
+    SPECIAL      /* a rule of its own, in encode_special() */
+};
+
+/* How a step converts the value it writes. */
+enum conversion {
+    AS_IS,
+    TIMESTAMP, /* utcformat() */
+    JSON,      /* json.dumps() */
+    INT        /* int() */
+};
+
+typedef struct {
+    unsigned char field;
+    unsigned char when;
+    unsigned char conversion;
+} step;
+
+/* The keys of Job.to_dict(), in its order. */
+static const step encode_steps[] = {
+    {RQF_F_CREATED_AT, SPECIAL, AS_IS},
+    {RQF_F_DATA, SPECIAL, AS_IS},
+    {RQF_F_SUCCESS_CALLBACK_NAME, OR_EMPTY, AS_IS},
+    {RQF_F_FAILURE_CALLBACK_NAME, OR_EMPTY, AS_IS},
+    {RQF_F_STOPPED_CALLBACK_NAME, OR_EMPTY, AS_IS},
+    {RQF_F_STARTED_AT, OR_EMPTY, TIMESTAMP},
+    {RQF_F_ENDED_AT, OR_EMPTY, TIMESTAMP},
+    {RQF_F_LAST_HEARTBEAT, OR_EMPTY, TIMESTAMP},
+    {RQF_F_WORKER_NAME, OR_EMPTY, AS_IS},
+    {RQF_F_GROUP_ID, OR_EMPTY, AS_IS},
+    {RQF_F_NUMBER_OF_RETRIES, IF_NOT_NONE, AS_IS},
+    {RQF_F_RETRIES_LEFT, IF_NOT_NONE, AS_IS},
+    {RQF_F_RETRY_INTERVALS, IF_NOT_NONE, JSON},
+    {RQF_F_ENQUEUE_AT_FRONT_ON_RETRY, IF_TRUE, INT},
+    {RQF_F_ORIGIN, IF_TRUE, AS_IS},
+    {RQF_F_DESCRIPTION, IF_NOT_NONE, AS_IS},
+    {RQF_F_ENQUEUED_AT, IF_NOT_NONE, TIMESTAMP},
+    {RQF_F_REPEATS_LEFT, IF_NOT_NONE, AS_IS},
+    {RQF_F_REPEAT_INTERVALS, IF_NOT_NONE, JSON},
+    {RQF_F_RESULT, SPECIAL, AS_IS},
+    {RQF_F_EXC_INFO, SPECIAL, AS_IS},
+    {RQF_F_TIMEOUT, IF_NOT_NONE, AS_IS},
+    {RQF_F_SUCCESS_CALLBACK_TIMEOUT, IF_NOT_NONE, AS_IS},
+    {RQF_F_FAILURE_CALLBACK_TIMEOUT, IF_NOT_NONE, AS_IS},
+    {RQF_F_STOPPED_CALLBACK_TIMEOUT, IF_NOT_NONE, AS_IS},
+    {RQF_F_WEBHOOKS, SPECIAL, AS_IS},
+    {RQF_F_RESULT_TTL, IF_NOT_NONE, AS_IS},
+    {RQF_F_FAILURE_TTL, IF_NOT_NONE, AS_IS},
+    {RQF_F_STATUS, ALWAYS, AS_IS},
+    {RQF_F_DEPENDENCY_IDS, SPECIAL, AS_IS},
+    {RQF_F_META, SPECIAL, AS_IS},
+    {RQF_F_TTL, IF_TRUE, AS_IS},
+    {RQF_F_ALLOW_DEPENDENCY_FAILURES, IF_NOT_NONE, INT},
+    {RQF_F_ENQUEUE_AT_FRONT, IF_NOT_NONE, INT},
+};
+
+#define ENCODE_STEPS (sizeof(encode_steps) / sizeof(encode_steps[0]))
+
+/* The arguments of encode_job_hash(), in order. */
+enum { ARG_JOB, ARG_DATA, ARG_EXC_INFO, ARG_META, ARG_RESULT, ARGS };
+#define REQUIRED_ARGS 3
+
+static const char *const arg_names[ARGS] = {
+    "job", "data", "exc_info", "include_meta", "include_result",
+};
+
+/* Match vectorcall arguments to parameters; optional flags default to
+   True. Stores borrowed references. 0, or -1 with TypeError. */
+static int
+parse_encode_args(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                  PyObject **out)
+{
+    Py_ssize_t i, nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    int k;
+
+    if (nargs > ARGS) {
+        PyErr_Format(PyExc_TypeError,
+                     "encode_job_hash() takes at most %d arguments "
+                     "(%zd given)",
+                     ARGS, nargs);
+        return -1;
+    }
+    for (k = 0; k < ARGS; k++) {
+        out[k] = k < nargs ? args[k] : NULL;
+    }
+    for (i = 0; i < nkw; i++) {
+        PyObject *keyword = PyTuple_GET_ITEM(kwnames, i);
+        for (k = 0; k < ARGS; k++) {
+            if (PyUnicode_CompareWithASCIIString(keyword, arg_names[k]) ==
+                0) {
+                break;
+            }
+        }
+        if (k == ARGS) {
+            PyErr_Format(PyExc_TypeError,
+                         "encode_job_hash() got an unexpected keyword "
+                         "argument %R",
+                         keyword);
+            return -1;
+        }
+        if (out[k] != NULL) {
+            PyErr_Format(PyExc_TypeError,
+                         "encode_job_hash() got multiple values for "
+                         "argument '%s'",
+                         arg_names[k]);
+            return -1;
+        }
+        out[k] = args[nargs + i];
+    }
+    for (k = 0; k < ARGS; k++) {
+        if (out[k] != NULL) {
+            continue;
+        }
+        if (k < REQUIRED_ARGS) {
+            PyErr_Format(PyExc_TypeError,
+                         "encode_job_hash() missing required argument '%s'",
+                         arg_names[k]);
+            return -1;
+        }
+        out[k] = Py_True;
+    }
+    return 0;
+}
+
+/* Return converted value as a new reference, or NULL. */
+static PyObject *
+convert(rqf_state *st, PyObject *value, int conversion)
+{
+    switch (conversion) {
+    case TIMESTAMP:
+        return rqf_utcformat(st, value);
+    case JSON:
+        return rqf_json_dumps(st, value);
+    case INT:
+        return PyNumber_Long(value);
+    default:
+        return Py_NewRef(value);
+    }
+}
+
+/* Apply one ordinary step: read the attribute, test it, write the key.
+   0, or -1 with an exception. */
+static int
+encode_step(rqf_state *st, PyObject *job, PyObject *obj, const step *s)
+{
+    PyObject *key = st->field_names[s->field];
+    PyObject *value = PyObject_GetAttr(job, st->attr_names[s->field]);
+    int truth, status = -1;
+
+    if (value == NULL) {
+        return -1;
+    }
+    if (s->when == ALWAYS || s->when == IF_NOT_NONE) {
+        truth = value != Py_None || s->when == ALWAYS;
+    }
+    else {
+        truth = PyObject_IsTrue(value);
+        if (truth < 0) {
+            goto done;
+        }
+    }
+
+    if (truth) {
+        status = put(obj, key, convert(st, value, s->conversion));
+    }
+    else if (s->when == OR_EMPTY) {
+        status = PyDict_SetItem(obj, key, st->empty_str);
+    }
+    else {
+        status = 0;
+    }
+
+done:
+    Py_DECREF(value);
+    return status;
+}
+
+/* job.serializer.dumps(value) as a new reference, or NULL. */
+static PyObject *
+serialize(rqf_state *st, PyObject *job, PyObject *value)
+{
+    PyObject *serializer, *dumped;
+
+    serializer = PyObject_GetAttr(job, st->names[RQF_N_SERIALIZER]);
+    if (serializer == NULL) {
+        return NULL;
+    }
+    dumped = PyObject_CallMethodOneArg(serializer, st->names[RQF_N_DUMPS],
+                                       value);
+    Py_DECREF(serializer);
+    return dumped;
+}
+
+/* json.dumps([webhook.to_dict() for webhook in webhooks]), or NULL. */
+static PyObject *
+dump_webhooks(rqf_state *st, PyObject *webhooks)
+{
+    PyObject *iter, *item, *dicts, *dumped = NULL;
+
+    dicts = PyList_New(0);
+    if (dicts == NULL) {
+        return NULL;
+    }
+    iter = PyObject_GetIter(webhooks);
+    if (iter == NULL) {
+        goto done;
+    }
+    while ((item = PyIter_Next(iter)) != NULL) {
+        PyObject *dict =
+            PyObject_CallMethodNoArgs(item, st->names[RQF_N_TO_DICT]);
+        Py_DECREF(item);
+        if (dict == NULL || PyList_Append(dicts, dict) < 0) {
+            Py_XDECREF(dict);
+            goto done;
+        }
+        Py_DECREF(dict);
+    }
+    if (!PyErr_Occurred()) {
+        dumped = PyObject_CallOneArg(st->json_dumps, dicts);
+    }
+
+done:
+    Py_XDECREF(iter);
+    Py_DECREF(dicts);
+    return dumped;
+}
+
+/* Is the attribute true (1), false (0), or failing (-1)? With name NULL,
+   is value true. */
+static int
+attr_truth(PyObject *job, PyObject *name, PyObject **value)
+{
+    int truth;
+
+    *value = PyObject_GetAttr(job, name);
+    if (*value == NULL) {
+        return -1;
+    }
+    truth = PyObject_IsTrue(*value);
+    if (truth < 0) {
+        Py_CLEAR(*value);
+    }
+    return truth;
+}
+
+/* Apply a step with a rule of its own. 0, or -1 with an exception. */
+static int
+encode_special(rqf_state *st, PyObject *const *args, PyObject *obj,
+               int field)
+{
+    PyObject *job = args[ARG_JOB], *key = st->field_names[field];
+    PyObject *value = NULL, *out;
+    int truth, status = -1;
+
+    switch (field) {
+    case RQF_F_CREATED_AT:
+        truth = attr_truth(job, st->attr_names[field], &value);
+        if (truth < 0) {
+            return -1;
+        }
+        if (truth) {
+            status = put(obj, key, rqf_utcformat(st, value));
+        }
+        else {
+            PyObject *now = rqf_utcnow(st);
+            status = now == NULL ? -1 : put(obj, key, rqf_utcformat(st, now));
+            Py_XDECREF(now);
+        }
+        break;
+
+    case RQF_F_DATA:
+        return PyDict_SetItem(obj, key, args[ARG_DATA]);
+
+    case RQF_F_RESULT:
+        value = PyObject_GetAttr(job, st->names[RQF_N_RESULT]);
+        if (value == NULL) {
+            return -1;
+        }
+        truth = value == Py_None ? 0 : PyObject_IsTrue(args[ARG_RESULT]);
+        if (truth <= 0) {
+            status = truth;
+            break;
+        }
+        out = serialize(st, job, value);
+        if (out == NULL && PyErr_ExceptionMatches(PyExc_Exception)) {
+            PyErr_Clear();
+            out = Py_NewRef(st->unserializable);
+        }
+        status = put(obj, key, out);
+        break;
+
+    case RQF_F_EXC_INFO:
+        if (args[ARG_EXC_INFO] == Py_None) {
+            return 0;
+        }
+        truth = PyObject_IsTrue(args[ARG_RESULT]);
+        if (truth <= 0) {
+            return truth;
+        }
+        return PyDict_SetItem(obj, key, args[ARG_EXC_INFO]);
+
+    case RQF_F_WEBHOOKS:
+        truth = attr_truth(job, st->names[RQF_N_WEBHOOKS], &value);
+        status = truth <= 0 ? truth : put(obj, key, dump_webhooks(st, value));
+        break;
+
+    case RQF_F_DEPENDENCY_IDS:
+        truth = attr_truth(job, st->attr_names[field], &value);
+        if (truth <= 0) {
+            return truth;
+        }
+        if (PyList_CheckExact(value)) {
+            out = Py_NewRef(PyList_GET_ITEM(value, 0));
+        }
+        else {
+            PyObject *zero = PyLong_FromLong(0);
+            out = zero == NULL ? NULL : PyObject_GetItem(value, zero);
+            Py_XDECREF(zero);
+        }
+        if (put(obj, st->field_names[RQF_F_DEPENDENCY_ID], out) == 0) {
+            status = put(obj, key, rqf_json_dumps(st, value));
+        }
+        break;
+
+    case RQF_F_META:
+        truth = attr_truth(job, st->names[RQF_N_META], &value);
+        if (truth > 0) {
+            truth = PyObject_IsTrue(args[ARG_META]);
+        }
+        status = truth <= 0 ? truth : put(obj, key, serialize(st, job, value));
+        break;
+    }
+
+    Py_XDECREF(value);
+    return status;
+}
+
+PyObject *
+rqf_py_encode_job_hash(PyObject *module, PyObject *const *args,
+                       Py_ssize_t nargs, PyObject *kwnames)
+{
+    rqf_state *st = rqf_get_state(module);
+    PyObject *params[ARGS];
+    PyObject *obj;
+    size_t i;
+    int status;
+
+    if (parse_encode_args(args, nargs, kwnames, params) < 0) {
+        return NULL;
+    }
+    obj = PyDict_New();
+    if (obj == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < ENCODE_STEPS; i++) {
+        const step *s = &encode_steps[i];
+        if (s->when == SPECIAL) {
+            status = encode_special(st, params, obj, s->field);
+        }
+        else {
+            status = encode_step(st, params[ARG_JOB], obj, s);
+        }
+        if (status < 0) {
+            Py_DECREF(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
+/* Setup */
+
+/* Intern a table of names into the state. 0, or -1 with an exception. */
+static int
+intern_names(const char *const *table, int count, PyObject **out)
+{
+    int i;
+
+    for (i = 0; i < count; i++) {
+        if (table[i] == NULL) {
+            continue;
+        }
+        out[i] = PyUnicode_InternFromString(table[i]);
+        if (out[i] == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+rqf_codec_init(rqf_state *st)
+{
+    int counts[RQF_MAX_FIELD_NAME + 2] = {0};
+    int f, len, next[RQF_MAX_FIELD_NAME + 2];
+
+    if (intern_names(field_names, RQF_F_COUNT, st->field_names) < 0 ||
+        intern_names(attr_names, RQF_F_COUNT, st->attr_names) < 0 ||
+        intern_names(other_names, RQF_N_COUNT, st->names) < 0) {
+        return -1;
+    }
+
+    /* Bucket the field names by length for find_field(). */
+    for (f = 0; f < RQF_F_COUNT; f++) {
+        len = (int)strlen(field_names[f]);
+        if (len > RQF_MAX_FIELD_NAME) {
+            PyErr_SetString(PyExc_SystemError, "field name too long");
+            return -1;
+        }
+        counts[len]++;
+    }
+    st->len_start[0] = 0;
+    for (len = 0; len <= RQF_MAX_FIELD_NAME; len++) {
+        st->len_start[len + 1] =
+            (unsigned char)(st->len_start[len] + counts[len]);
+        next[len] = st->len_start[len];
+    }
+    for (f = 0; f < RQF_F_COUNT; f++) {
+        len = (int)strlen(field_names[f]);
+        st->field_by_len[next[len]++] = (unsigned char)f;
+    }
+    return 0;
+}

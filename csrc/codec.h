@@ -1,0 +1,22 @@
+/* The job hash codec: a Redis hash of an RQ job to typed values and back.
+ */
+#ifndef RQF_CODEC_H
+#define RQF_CODEC_H
+
+#include "module.h"
+
+/* The longest integer field read, sign and blanks included. */
+#define RQF_MAX_INT_LEN 64
+
+/* Fill the codec's part of the module state. 0, or -1 with an exception. */
+int rqf_codec_init(rqf_state *st);
+
+/* decode_job_hash(raw) -> (attributes, result, meta, webhooks). */
+PyObject *rqf_py_decode_job_hash(PyObject *module, PyObject *raw);
+
+/* encode_job_hash(job, data, exc_info, include_meta=True,
+   include_result=True) -> the mapping stock Job.to_dict() returns. */
+PyObject *rqf_py_encode_job_hash(PyObject *module, PyObject *const *args,
+                                 Py_ssize_t nargs, PyObject *kwnames);
+
+#endif /* RQF_CODEC_H */

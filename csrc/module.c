@@ -1,0 +1,223 @@
+/* The rqfast._speedups module: its method table, its state and its
+ * multi-phase initialisation. The functions themselves live with their
+ * concerns: timestamp.c, retry.c, codec.c (with jsonlist.c).
+ */
+#include "module.h"
+
+#include "codec.h"
+#include "retry.h"
+#include "timestamp.h"
+
+PyObject *
+rqf_type_name(PyObject *obj)
+{
+    return PyObject_GetAttrString((PyObject *)Py_TYPE(obj), "__name__");
+}
+
+PyObject *
+rqf_type_error(const char *what, const char *expected, PyObject *obj)
+{
+    PyObject *name = rqf_type_name(obj);
+
+    if (name != NULL) {
+        PyErr_Format(PyExc_TypeError, "%s must be %s, not %U", what,
+                     expected, name);
+        Py_DECREF(name);
+    }
+    return NULL;
+}
+
+/* Return getattr(import(module), name) as a new reference, or NULL. */
+static PyObject *
+import_attr(const char *module, const char *name)
+{
+    PyObject *mod = PyImport_ImportModule(module), *attr;
+
+    if (mod == NULL) {
+        return NULL;
+    }
+    attr = PyObject_GetAttrString(mod, name);
+    Py_DECREF(mod);
+    return attr;
+}
+
+/* Fill status_values (bytes) and status_members from rq.job.JobStatus.
+   0, or -1 with an exception. */
+static int
+load_statuses(rqf_state *st)
+{
+    PyObject *enum_class, *members = NULL, *value;
+    Py_ssize_t i, n;
+    int status = -1;
+
+    enum_class = import_attr("rq.job", "JobStatus");
+    if (enum_class == NULL) {
+        return -1;
+    }
+    members = PySequence_Tuple(enum_class);
+    if (members == NULL) {
+        goto done;
+    }
+    n = PyTuple_GET_SIZE(members);
+    st->status_values = PyTuple_New(n);
+    if (st->status_values == NULL) {
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        value = PyObject_GetAttrString(PyTuple_GET_ITEM(members, i), "value");
+        if (value == NULL) {
+            goto done;
+        }
+        if (!PyUnicode_Check(value)) {
+            PyErr_SetString(PyExc_TypeError, "JobStatus values must be str");
+            Py_DECREF(value);
+            goto done;
+        }
+        PyTuple_SET_ITEM(st->status_values, i, PyUnicode_AsUTF8String(value));
+        Py_DECREF(value);
+        if (PyTuple_GET_ITEM(st->status_values, i) == NULL) {
+            goto done;
+        }
+    }
+    st->status_created = PyObject_GetAttrString(enum_class, "CREATED");
+    if (st->status_created == NULL) {
+        goto done;
+    }
+    st->status_members = Py_NewRef(members);
+    status = 0;
+
+done:
+    Py_XDECREF(members);
+    Py_DECREF(enum_class);
+    return status;
+}
+
+static int
+speedups_exec(PyObject *module)
+{
+    rqf_state *st = rqf_get_state(module);
+
+    if (rqf_timestamp_init(st) < 0 || rqf_codec_init(st) < 0 ||
+        load_statuses(st) < 0) {
+        return -1;
+    }
+    st->zlib_decompress = import_attr("zlib", "decompress");
+    st->zlib_error = import_attr("zlib", "error");
+    st->json_dumps = import_attr("json", "dumps");
+    st->job_hash_error = import_attr("rqfast.exceptions", "JobHashError");
+    st->no_such_job_error = import_attr("rq.exceptions", "NoSuchJobError");
+    st->empty_str = PyUnicode_FromStringAndSize("", 0);
+    st->unserializable =
+        PyUnicode_InternFromString("Unserializable return value");
+    if (st->zlib_decompress == NULL || st->zlib_error == NULL ||
+        st->json_dumps == NULL || st->job_hash_error == NULL ||
+        st->no_such_job_error == NULL || st->empty_str == NULL ||
+        st->unserializable == NULL) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Call visit on every object the state holds; shared by traverse and
+   clear so that neither can miss a member. */
+#define STATE_MEMBERS(X, st)                                                 \
+    X((st)->utc);                                                            \
+    X((st)->datetime_now);                                                   \
+    X((st)->timestamp_format);                                               \
+    X((st)->zlib_decompress);                                                \
+    X((st)->zlib_error);                                                     \
+    X((st)->json_dumps);                                                     \
+    X((st)->job_hash_error);                                                 \
+    X((st)->no_such_job_error);                                              \
+    X((st)->status_values);                                                  \
+    X((st)->status_members);                                                 \
+    X((st)->status_created);                                                 \
+    X((st)->empty_str);                                                      \
+    X((st)->unserializable)
+
+static int
+speedups_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    rqf_state *st = rqf_get_state(module);
+    int i;
+
+    if (st == NULL) {
+        return 0;
+    }
+    STATE_MEMBERS(Py_VISIT, st);
+    for (i = 0; i < RQF_F_COUNT; i++) {
+        Py_VISIT(st->field_names[i]);
+        Py_VISIT(st->attr_names[i]);
+    }
+    for (i = 0; i < RQF_N_COUNT; i++) {
+        Py_VISIT(st->names[i]);
+    }
+    return 0;
+}
+
+static int
+speedups_clear(PyObject *module)
+{
+    rqf_state *st = rqf_get_state(module);
+    int i;
+
+    if (st == NULL) {
+        return 0;
+    }
+    STATE_MEMBERS(Py_CLEAR, st);
+    for (i = 0; i < RQF_F_COUNT; i++) {
+        Py_CLEAR(st->field_names[i]);
+        Py_CLEAR(st->attr_names[i]);
+    }
+    for (i = 0; i < RQF_N_COUNT; i++) {
+        Py_CLEAR(st->names[i]);
+    }
+    st->datetime_capi = NULL;
+    return 0;
+}
+
+static void
+speedups_free(void *module)
+{
+    speedups_clear((PyObject *)module);
+}
+
+static PyMethodDef speedups_methods[] = {
+    {"utcparse", (PyCFunction)rqf_py_utcparse, METH_O,
+     "Parse an RQ timestamp into an aware UTC datetime."},
+    {"utcformat", (PyCFunction)rqf_py_utcformat, METH_O,
+     "Format a datetime the way RQ stores it."},
+    {"get_interval", (PyCFunction)(void (*)(void))rqf_py_get_interval,
+     METH_FASTCALL, "Return the delay before retry number count."},
+    {"retry_interval", (PyCFunction)(void (*)(void))rqf_py_retry_interval,
+     METH_FASTCALL, "Return the delay before a job's next retry."},
+    {"decode_job_hash", (PyCFunction)rqf_py_decode_job_hash, METH_O,
+     "Decode a job hash into (attributes, result, meta, webhooks)."},
+    {"encode_job_hash", (PyCFunction)(void (*)(void))rqf_py_encode_job_hash,
+     METH_FASTCALL | METH_KEYWORDS,
+     "Return the mapping stock Job.to_dict() returns."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyModuleDef_Slot speedups_slots[] = {
+    {Py_mod_exec, (void *)speedups_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "rqfast._speedups",
+    .m_doc = "C implementations of rqfast._reference.",
+    .m_size = sizeof(rqf_state),
+    .m_methods = speedups_methods,
+    .m_slots = speedups_slots,
+    .m_traverse = speedups_traverse,
+    .m_clear = speedups_clear,
+    .m_free = speedups_free,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    return PyModuleDef_Init(&speedups_module);
+}
