@@ -38,6 +38,33 @@ class Codec(Protocol):
         include_result: bool = True,
         /,
     ) -> dict[str, Any]: ...
+    def uniform(self, state: int, /) -> tuple[float, int]: ...
+    def backoff_delay(
+        self, retry_number: int, first: float, factor: float, cap: float | None, /
+    ) -> float: ...
+    def retry_delay(
+        self,
+        retry_number: int,
+        previous: float,
+        first: float,
+        factor: float,
+        cap: float | None,
+        jitter: int,
+        state: int,
+        /,
+    ) -> tuple[float, int]: ...
+    def next_run_times(
+        self,
+        now: float,
+        retry_numbers: list[int],
+        previous: list[float],
+        first: float,
+        factor: float,
+        cap: float | None,
+        jitter: int,
+        state: int,
+        /,
+    ) -> tuple[list[float], int]: ...
 
 
 ext: Codec

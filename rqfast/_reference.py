@@ -22,6 +22,7 @@ Wire format (RQ 2.x job hashes, ``rq:job:<id>``):
 from __future__ import annotations
 
 import json
+import math
 import re
 import zlib
 from collections.abc import Mapping
@@ -34,12 +35,21 @@ from rq.job import JobStatus
 from .exceptions import JobHashError
 
 __all__ = [
+    "backoff_delay",
     "decode_job_hash",
     "encode_job_hash",
     "get_interval",
+    "member_job_ids",
+    "next_run_times",
+    "partition_by_deadline",
+    "retry_delay",
     "retry_interval",
+    "split_members",
+    "uniform",
     "utcformat",
     "utcparse",
+    "validate_job_id",
+    "validate_job_ids",
 ]
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -421,3 +431,240 @@ def encode_job_hash(
     if job.enqueue_at_front is not None:
         obj["enqueue_at_front"] = int(job.enqueue_at_front)
     return obj
+
+
+# Backoff and jitter
+#
+# A retry policy's delay before retry number n (1-based) is
+# ``first * factor ** (n - 1)``, capped, then jittered. Jitter draws come from
+# SplitMix64, a 64-bit generator whose whole state is one integer: the C and
+# this twin produce the same draws from the same state, which makes seeded
+# schedules reproducible across implementations. The state is passed in and
+# the advanced state returned, so the caller owns it (one per process).
+
+JITTER_NONE = 0
+JITTER_FULL = 1
+JITTER_EQUAL = 2
+JITTER_DECORRELATED = 3
+JITTER_KINDS = ("none", "full", "equal", "decorrelated")
+#: The most jobs one call of ``next_run_times`` accepts.
+MAX_BATCH = 10_000_000
+
+_MASK64 = (1 << 64) - 1
+_GOLDEN_GAMMA = 0x9E3779B97F4A7C15
+
+
+def _splitmix64(state: int) -> tuple[int, int]:
+    """Return (draw, new state) of SplitMix64."""
+    state = (state + _GOLDEN_GAMMA) & _MASK64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31), state
+
+
+def _check_state(state: int) -> None:
+    if not 0 <= state <= _MASK64:
+        raise ValueError("state must be an integer from 0 to 2**64 - 1")
+
+
+def _check_policy(first: float, factor: float, cap: float | None, jitter: int) -> None:
+    if not first >= 0:
+        raise ValueError("first must be a number >= 0")
+    if not factor >= 1:
+        raise ValueError("factor must be a number >= 1")
+    if cap is not None and not cap >= 0:
+        raise ValueError("cap must be None or a number >= 0")
+    if jitter not in (JITTER_NONE, JITTER_FULL, JITTER_EQUAL, JITTER_DECORRELATED):
+        raise ValueError(
+            "jitter must be 0 (none), 1 (full), 2 (equal) or 3 (decorrelated)"
+        )
+
+
+def uniform(state: int) -> tuple[float, int]:
+    """Return (a float in [0, 1), new state) drawn with SplitMix64."""
+    _check_state(state)
+    draw, state = _splitmix64(state)
+    return (draw >> 11) * (1.0 / (1 << 53)), state
+
+
+def backoff_delay(
+    retry_number: int, first: float, factor: float, cap: float | None
+) -> float:
+    """Return the delay before retry ``retry_number`` (1-based), without jitter."""
+    _check_policy(first, factor, cap, JITTER_NONE)
+    if retry_number < 1:
+        raise ValueError("retry_number must be at least 1")
+    try:
+        delay = first * math.pow(factor, retry_number - 1)
+    except OverflowError:
+        delay = math.inf
+    return delay if cap is None else min(delay, cap)
+
+
+def _jitter(
+    jitter: int,
+    delay: float,
+    previous: float,
+    first: float,
+    cap: float | None,
+    state: int,
+) -> tuple[float, int]:
+    if jitter == JITTER_NONE:
+        return delay, state
+    draw, state = _splitmix64(state)
+    u = (draw >> 11) * (1.0 / (1 << 53))
+    if jitter == JITTER_FULL:
+        return u * delay, state
+    if jitter == JITTER_EQUAL:
+        half = delay / 2
+        return half + u * half, state
+    high = max(first, previous * 3)
+    value = first + u * (high - first)
+    return (value if cap is None else min(value, cap)), state
+
+
+def retry_delay(
+    retry_number: int,
+    previous: float,
+    first: float,
+    factor: float,
+    cap: float | None,
+    jitter: int,
+    state: int,
+) -> tuple[float, int]:
+    """Return (the jittered delay before retry ``retry_number``, new state).
+
+    ``previous`` is the delay actually used before the previous retry (only
+    decorrelated jitter reads it; pass ``first`` before the first retry).
+    """
+    _check_state(state)
+    _check_policy(first, factor, cap, jitter)
+    delay = backoff_delay(retry_number, first, factor, cap)
+    return _jitter(jitter, delay, previous, first, cap, state)
+
+
+def next_run_times(
+    now: float,
+    retry_numbers: list[int],
+    previous: list[float],
+    first: float,
+    factor: float,
+    cap: float | None,
+    jitter: int,
+    state: int,
+) -> tuple[list[float], int]:
+    """Return (each job's next run time as a Unix timestamp, new state).
+
+    The batch form of :func:`retry_delay`: job i is about to make retry
+    ``retry_numbers[i]`` after a delay of ``previous[i]`` the last time.
+    """
+    _check_state(state)
+    _check_policy(first, factor, cap, jitter)
+    if len(retry_numbers) != len(previous):
+        raise ValueError("retry_numbers and previous must have the same length")
+    if len(retry_numbers) > MAX_BATCH:
+        raise ValueError(f"at most {MAX_BATCH} jobs per call")
+    times = []
+    for number, last in zip(retry_numbers, previous, strict=True):
+        delay, state = retry_delay(number, last, first, factor, cap, jitter, state)
+        times.append(now + delay)
+    return times, state
+
+
+# ---------------------------------------------------------------------------
+# Registry scanning
+#
+# A registry is a sorted set whose members are a job id, or, in the started
+# registry, ``<job id>:<execution id>``. Members arrive from Redis as bytes
+# (or str on a decoding connection) and are decoded as strict UTF-8. Scores
+# are expiry or due times in Unix seconds; RQ reads "due" as 0 <= score <=
+# deadline, so a negative score (a registry entry that never expires) is
+# never due.
+
+
+def _member_text(member: object) -> str:
+    if isinstance(member, bytes):
+        return member.decode("utf-8")
+    if isinstance(member, str):
+        return member
+    raise TypeError(
+        f"registry member must be bytes or str, not {type(member).__name__}"
+    )
+
+
+def _sequence(value: object, what: str) -> list[Any] | tuple[Any, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{what} must be a list or a tuple, not {type(value).__name__}")
+    return value
+
+
+def split_members(members: list[Any] | tuple[Any, ...]) -> list[tuple[str, str]]:
+    """Split registry members into ``(job_id, execution_id)`` pairs.
+
+    A member without ``:`` gives an empty execution id; one with more than one
+    ``:`` raises ValueError, as RQ's ``parse_composite_key`` does.
+    """
+    pairs = []
+    for member in _sequence(members, "members"):
+        text = _member_text(member)
+        job_id, colon, execution_id = text.partition(":")
+        if colon and ":" in execution_id:
+            raise ValueError(f"registry member {text!r} holds more than one ':'")
+        pairs.append((job_id, execution_id))
+    return pairs
+
+
+def member_job_ids(members: list[Any] | tuple[Any, ...]) -> list[str]:
+    """Return the job id of each registry member: the text before its first ``:``."""
+    return [
+        _member_text(member).partition(":")[0]
+        for member in _sequence(members, "members")
+    ]
+
+
+def validate_job_id(job_id: object) -> None:
+    """Raise as RQ's ``validate_job_id`` does unless ``job_id`` is a valid job id.
+
+    A valid id is a non-empty str of ASCII letters, digits, ``_`` and ``-``.
+    """
+    if not isinstance(job_id, str):
+        raise TypeError(f"Job ID must be a string, not {type(job_id)}")
+    if not job_id or not all(
+        ("a" <= c <= "z") or ("A" <= c <= "Z") or ("0" <= c <= "9") or c in "_-"
+        for c in job_id
+    ):
+        raise ValueError(
+            "Job ID must only contain letters, numbers, underscores and dashes"
+        )
+
+
+def validate_job_ids(job_ids: list[Any] | tuple[Any, ...]) -> None:
+    """Validate every id with :func:`validate_job_id`; raise for the first bad one."""
+    for job_id in _sequence(job_ids, "job_ids"):
+        validate_job_id(job_id)
+
+
+def partition_by_deadline(
+    scored: list[Any] | tuple[Any, ...], deadline: float
+) -> tuple[list[str], list[str]]:
+    """Split ``(member, score)`` pairs into members due by ``deadline`` and the rest.
+
+    Due means ``0 <= score <= deadline``. Members are decoded as by
+    :func:`split_members` but not split; order is kept within each list.
+    """
+    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)):
+        raise TypeError(f"deadline must be a number, not {type(deadline).__name__}")
+    limit = float(deadline)
+    due: list[str] = []
+    rest: list[str] = []
+    for entry in _sequence(scored, "scored"):
+        if not isinstance(entry, tuple) or len(entry) != 2:
+            raise TypeError("scored entries must be (member, score) tuples")
+        member, score = entry
+        if isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise TypeError(f"score must be a number, not {type(score).__name__}")
+        text = _member_text(member)
+        value = float(score)
+        (due if 0.0 <= value <= limit else rest).append(text)
+    return due, rest

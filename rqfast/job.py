@@ -16,10 +16,13 @@ any payload written by this zlib at RQ's level.
 
 from __future__ import annotations
 
+import inspect
 import json
 import zlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import rq.job
 from rq.job import UNEVALUATED
@@ -28,7 +31,14 @@ from rq.webhook import Webhook
 
 from . import _impl
 
-__all__ = ["Job"]
+if TYPE_CHECKING:
+    from .retry import Retry
+
+__all__ = ["Attempt", "Job", "attach_policy"]
+
+#: Extra hash fields rqfast writes; stock RQ ignores them.
+POLICY_FIELD = "rqfast_retry"
+ATTEMPTS_FIELD = "rqfast_attempts"
 
 # Stock restore assigns the payload through the `data` setter, which forgets
 # any deserialized function and arguments; restore does the same in one step.
@@ -41,8 +51,88 @@ _PAYLOAD_UNEVALUATED = {
 _UNSERIALIZABLE_RESULT = rq.job.UNSERIALIZABLE_RETURN_VALUE_PAYLOAD  # type: ignore[attr-defined]
 
 
+_stock_create = vars(_RQJob)["create"].__func__
+
+
+def _argument(
+    function: Callable[..., Any], name: str
+) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+    """Return a getter of argument ``name`` from a call's (args, kwargs)."""
+    position = list(inspect.signature(function).parameters).index(name) - 1
+
+    def get(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if name in kwargs:
+            return kwargs[name]
+        return args[position] if len(args) > position else None
+
+    return get
+
+
+_create_retry = _argument(_stock_create, "retry")
+
+
+def attach_policy(job: _RQJob, retry: object) -> None:
+    """Keep an rqfast retry policy with a job, if it says more than stock RQ can."""
+    # After install(), RQ's own Retry carries rqfast's policy methods too.
+    if isinstance(retry, rq.job.Retry) and getattr(retry, "has_extras", False):
+        job.__dict__["_rqfast_policy"] = retry
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One failed attempt of a job, as kept in its ``rqfast_attempts`` field."""
+
+    number: int
+    exc_type: str
+    message: str
+    traceback: str
+    failed_at: datetime
+    worker_name: str | None
+    #: The delay before the next attempt, or None when the job gave up.
+    retry_in: float | None
+
+
 class Job(_RQJob):
     """An RQ job whose hash is decoded and encoded in C."""
+
+    @classmethod
+    def create(cls, *args: Any, **kwargs: Any) -> Any:
+        """Create a job as stock RQ does, keeping an rqfast retry policy with it."""
+        job = _stock_create(cls, *args, **kwargs)
+        attach_policy(job, _create_retry(args, kwargs))
+        return job
+
+    @property
+    def retry_policy(self) -> Retry | None:
+        """Return the rqfast retry policy stored with this job, if any."""
+        state = self.__dict__
+        policy: Retry | None = state.get("_rqfast_policy")
+        if policy is None and state.get("_rqfast_policy_raw"):
+            from .retry import Retry
+
+            policy = Retry.from_json(state["_rqfast_policy_raw"])
+            state["_rqfast_policy"] = policy
+        return policy
+
+    @property
+    def attempts(self) -> list[Attempt]:
+        """Return this job's failed attempts, oldest first (a bounded number)."""
+        raw = self.__dict__.get("_rqfast_attempts_raw")
+        if not raw:
+            return []
+        entries = json.loads(zlib.decompress(raw))
+        return [
+            Attempt(
+                number=entry["n"],
+                exc_type=entry["type"],
+                message=entry["message"],
+                traceback=entry["traceback"],
+                failed_at=_impl.ext.utcparse(entry["at"]),
+                worker_name=entry.get("worker"),
+                retry_in=entry.get("retry_in"),
+            )
+            for entry in entries
+        ]
 
     def restore(self, raw_data: Mapping[Any, Any]) -> None:
         """Overwrite this job's attributes with a job hash as HGETALL returns it."""
@@ -50,6 +140,9 @@ class Job(_RQJob):
         state = self.__dict__
         state.update(attrs)
         state.update(_PAYLOAD_UNEVALUATED)
+        state["_rqfast_policy"] = None
+        state["_rqfast_policy_raw"] = raw_data.get(b"rqfast_retry")
+        state["_rqfast_attempts_raw"] = raw_data.get(b"rqfast_attempts")
 
         # Keep the compressed forms read, unless they were stored uncompressed.
         data = attrs["_data"]
@@ -114,9 +207,15 @@ class Job(_RQJob):
                 zexc = zlib.compress(str(exc_info).encode("utf-8"))
                 state["_rqfast_zexc"] = (exc_info, zexc)
 
-        return _impl.ext.encode_job_hash(
+        mapping = _impl.ext.encode_job_hash(
             self, zdata, zexc, include_meta, include_result
         )
+        policy = state.get("_rqfast_policy")
+        if policy is not None:
+            mapping[POLICY_FIELD] = policy.to_json()
+        elif state.get("_rqfast_policy_raw"):
+            mapping[POLICY_FIELD] = state["_rqfast_policy_raw"]
+        return mapping
 
     def get_retry_interval(self) -> int:
         """Return the delay in seconds before this job's next retry."""

@@ -45,9 +45,9 @@ _installed = False
 
 
 def _patch_modules() -> list[ModuleType]:
-    from . import job, retry, worker
+    from . import job, queue, retry, worker
 
-    return [job, retry, worker]
+    return [job, queue, retry, worker]
 
 
 def _replacement(name: str) -> Callable[..., Any]:

@@ -17,8 +17,9 @@ from rq.job import Callback, JobStatus
 import rqfast
 from rqfast import JobHashError
 
-# Attributes that are objects rather than stored state, or rqfast's caches.
-_NOT_STATE = {"connection", "serializer", "log", "_rqfast_zdata", "_rqfast_zexc"}
+# Attributes that are objects rather than stored state; rqfast's own start
+# with "_rqfast_" (caches and the extra fields, tested on their own).
+_NOT_STATE = {"connection", "serializer", "log"}
 
 job_ids = st.text(
     alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-",
@@ -98,7 +99,11 @@ def stored(connection: Redis, key: str, mapping: dict[str, Any]) -> list[Any]:
 
 
 def state(job: rq.job.Job) -> dict[str, Any]:
-    return {k: v for k, v in vars(job).items() if k not in _NOT_STATE}
+    return {
+        k: v
+        for k, v in vars(job).items()
+        if k not in _NOT_STATE and not k.startswith("_rqfast_")
+    }
 
 
 job_settings = settings(
