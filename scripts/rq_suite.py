@@ -1,0 +1,247 @@
+"""Run RQ's own test suite on stock RQ and with ``rqfast.install()`` active.
+
+The suite comes from the source distribution of the installed RQ version,
+downloaded once with pip into ``.rq-suite/`` (only its ``tests/`` folder is
+extracted, so the installed ``rq`` package is the one under test). It runs
+twice with pytest, once stock and once with ``-p rqfast.rq_suite_plugin``, and
+the per-test outcomes of both runs are compared.
+
+RQ's suite always connects to Redis at 127.0.0.1:6379 and uses its databases 4
+and up. A server already answering there is used; otherwise one is started on
+that port for the run.
+
+Exits with status 1 when a test that passes on stock RQ does not pass with
+rqfast, or when a run ends without running any test; 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import importlib.metadata
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from rqfast import _server
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FILES = (
+    "test_job",
+    "test_retry",
+    "test_registry",
+    "test_scheduler",
+    "test_worker",
+    "test_queue",
+    "test_results",
+    "test_executions",
+    "test_dependencies",
+    "test_job_dependency",
+    "test_callbacks",
+    "test_repeat",
+    "test_utils",
+    "test_serializers",
+    "test_intermediate_queue",
+    "test_group",
+    "test_commands",
+    "test_cli",
+)
+SUITE_URL = "redis://127.0.0.1:6379/0"
+OUTCOME = re.compile(
+    r"^(?P<test>\S+::\S+) (?P<outcome>PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b"
+)
+# When a test is reported twice (a failure, then an error in its teardown),
+# the worse outcome counts.
+SEVERITY = {"PASSED": 0, "XPASS": 0, "XFAIL": 0, "SKIPPED": 0, "FAILED": 1, "ERROR": 2}
+PYTEST_INI = """\
+[pytest]
+addopts = --strict-markers
+markers =
+    slow: slow tests, run only with RUN_SLOW_TESTS_TOO set
+    ssl_test: tests that need a TLS-enabled Redis
+timeout_method = thread
+filterwarnings = ignore::pytest.PytestUnhandledThreadExceptionWarning
+"""
+
+
+def suite_dir(cache: Path, version: str) -> Path:
+    """Return the folder holding RQ's ``tests/``, downloading it if missing."""
+    target = cache / f"rq-{version}"
+    if (target / "tests" / "__init__.py").is_file():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as download:
+        subprocess.run(
+            [
+                *(sys.executable, "-m", "pip", "download", "--quiet"),
+                *("--no-binary", ":all:", "--no-deps", "--dest", download),
+                f"rq=={version}",
+            ],
+            check=True,
+        )
+        archives = list(Path(download).glob("rq-*.tar.gz"))
+        if len(archives) != 1:
+            raise SystemExit(f"expected one rq source archive, found {archives}")
+        prefix = f"rq-{version}/tests/"
+        with tarfile.open(archives[0]) as archive:
+            members = [
+                member
+                for member in archive.getmembers()
+                if member.name.startswith(prefix)
+                and (member.isfile() or member.isdir())
+                and ".." not in Path(member.name).parts
+            ]
+            archive.extractall(cache, members=members)
+    (target / "pytest.ini").write_text(PYTEST_INI)
+    return target
+
+
+def parse_outcomes(log: str) -> dict[str, str]:
+    """Return each test's outcome from pytest's verbose output."""
+    outcomes: dict[str, str] = {}
+    for line in log.splitlines():
+        match = OUTCOME.match(line)
+        if match is None:
+            continue
+        test, outcome = match["test"], match["outcome"]
+        if SEVERITY[outcome] >= SEVERITY.get(outcomes.get(test, "PASSED"), 0):
+            outcomes[test] = outcome
+    return outcomes
+
+
+def run_pytest(
+    where: Path, label: str, files: list[str], extra: list[str], timeout: int
+) -> tuple[int, dict[str, str], Path]:
+    """Run the suite once; return pytest's exit status, outcomes and log path."""
+    log_path = where.parent / f"{label}.log"
+    command = [
+        *(sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider"),
+        *("-o", f"timeout={timeout}"),
+        *extra,
+        *files,
+    ]
+    env = dict(os.environ)
+    # RQ's suite calls the rqworker console script: find this interpreter's.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+    print(f"{label}: {' '.join(command[1:])} (log: {log_path})", flush=True)
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+        status = subprocess.run(
+            command, cwd=where, env=env, stdout=log, stderr=subprocess.STDOUT
+        ).returncode
+    outcomes = parse_outcomes(log_path.read_text(errors="replace"))
+    print(
+        f"{label}: pytest exited {status} after {time.monotonic() - started:.0f} s",
+        flush=True,
+    )
+    return status, outcomes, log_path
+
+
+def counts(outcomes: dict[str, str]) -> collections.Counter[str]:
+    """Count outcomes by kind."""
+    return collections.Counter(outcomes.values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both passes, print the comparison and return the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "files",
+        nargs="*",
+        help="test modules of RQ's suite, e.g. test_job (default: a quick set)",
+    )
+    parser.add_argument("-k", dest="keyword", help="pytest -k expression")
+    parser.add_argument(
+        "--cache", type=Path, default=ROOT / ".rq-suite", help="download folder"
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=300, help="seconds per test (default 300)"
+    )
+    parser.add_argument(
+        "--only", choices=("stock", "rqfast"), help="run one of the two passes"
+    )
+    args = parser.parse_args(argv)
+
+    version = importlib.metadata.version("rq")
+    where = suite_dir(args.cache, version)
+    names = args.files or list(DEFAULT_FILES)
+    files = [
+        f"tests/{name if name.endswith('.py') else name + '.py'}" for name in names
+    ]
+    missing = [file for file in files if not (where / file).is_file()]
+    if missing:
+        parser.error(f"not in RQ {version}'s suite: {', '.join(missing)}")
+    extra = ["-k", args.keyword] if args.keyword else []
+    passes = [
+        ("stock", []),
+        ("rqfast", ["-p", "rqfast.rq_suite_plugin"]),
+    ]
+    if args.only:
+        passes = [entry for entry in passes if entry[0] == args.only]
+
+    results: dict[str, tuple[int, dict[str, str], Path]] = {}
+    with ExitStack() as stack:
+        if _server.ping(SUITE_URL):
+            print(f"Using the Redis server already at {SUITE_URL}")
+        else:
+            server = stack.enter_context(_server.RedisServer(port=6379))
+            print(f"Started {server.binary or 'a Redis server'} at {server.url}")
+        for label, plugin in passes:
+            results[label] = run_pytest(
+                where, label, files, plugin + extra, args.timeout
+            )
+
+    return report(version, results)
+
+
+def report(version: str, results: dict[str, tuple[int, dict[str, str], Path]]) -> int:
+    """Print both runs side by side; return 1 on a regression or an empty run."""
+    labels = list(results)
+    print(f"\nRQ {version}'s own suite")
+    print(f"{'':10}" + "".join(f"{label:>10}" for label in labels))
+    tallies = {label: counts(results[label][1]) for label in labels}
+    for kind in ("PASSED", "FAILED", "ERROR", "SKIPPED", "XFAIL", "XPASS"):
+        row = [tallies[label][kind] for label in labels]
+        if any(row) or kind in ("PASSED", "FAILED", "ERROR"):
+            print(f"{kind.lower():10}" + "".join(f"{value:>10}" for value in row))
+
+    status = 0
+    for label in labels:
+        code, outcomes, log = results[label]
+        if not outcomes:
+            print(f"{label}: no test ran (pytest exited {code}); see {log}")
+            status = 1
+        elif code not in (0, 1):
+            print(f"{label}: pytest exited {code} (interrupted?); see {log}")
+            status = 1
+        bad = sorted(test for test, kind in outcomes.items() if SEVERITY[kind])
+        if bad:
+            print(f"\n{label}: {len(bad)} not passing:")
+            for test in bad:
+                print(f"  {outcomes[test]:7} {test}")
+
+    if "stock" in results and "rqfast" in results:
+        stock, fast = results["stock"][1], results["rqfast"][1]
+        regressions = sorted(
+            test
+            for test, kind in stock.items()
+            if kind == "PASSED" and fast.get(test) != "PASSED"
+        )
+        if regressions:
+            status = 1
+            print(f"\n{len(regressions)} pass on stock RQ but not with rqfast:")
+            for test in regressions:
+                print(f"  {fast.get(test, 'NOT RUN'):7} {test}")
+        else:
+            print("\nEvery test that passes on stock RQ passes with rqfast.")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
