@@ -104,6 +104,8 @@ def main() -> None:
     rq.job.Job.restore(stock_fresh, raw)
     fast_fresh = rqfast.Job(job.id, connection=connection)
     fast_fresh.restore(raw)
+    for loaded in (stock_fresh, fast_fresh):
+        assert loaded.func_name  # deserialize once, so a new payload can be built
 
     cases: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
         (

@@ -4,7 +4,9 @@
  */
 #include "module.h"
 
+#include "backoff.h"
 #include "codec.h"
+#include "registry.h"
 #include "retry.h"
 #include "timestamp.h"
 
@@ -191,11 +193,32 @@ static PyMethodDef speedups_methods[] = {
      METH_FASTCALL, "Return the delay before retry number count."},
     {"retry_interval", (PyCFunction)(void (*)(void))rqf_py_retry_interval,
      METH_FASTCALL, "Return the delay before a job's next retry."},
+    {"uniform", (PyCFunction)rqf_py_uniform, METH_O,
+     "Return (a float in [0, 1), new state) drawn with SplitMix64."},
+    {"backoff_delay", (PyCFunction)(void (*)(void))rqf_py_backoff_delay,
+     METH_FASTCALL, "Return the delay before a retry, without jitter."},
+    {"retry_delay", (PyCFunction)(void (*)(void))rqf_py_retry_delay,
+     METH_FASTCALL, "Return (the jittered delay before a retry, new state)."},
+    {"next_run_times", (PyCFunction)(void (*)(void))rqf_py_next_run_times,
+     METH_FASTCALL, "Return (each job's next run time, new state)."},
     {"decode_job_hash", (PyCFunction)rqf_py_decode_job_hash, METH_O,
      "Decode a job hash into (attributes, result, meta, webhooks)."},
     {"encode_job_hash", (PyCFunction)(void (*)(void))rqf_py_encode_job_hash,
      METH_FASTCALL | METH_KEYWORDS,
      "Return the mapping stock Job.to_dict() returns."},
+    {"split_members", (PyCFunction)(void (*)(void))rqf_py_split_members,
+     METH_FASTCALL, "Split registry members into (job_id, execution_id)."},
+    {"member_job_ids", (PyCFunction)(void (*)(void))rqf_py_member_job_ids,
+     METH_FASTCALL, "Return the job id of each registry member."},
+    {"validate_job_id",
+     (PyCFunction)(void (*)(void))rqf_py_validate_job_id, METH_FASTCALL,
+     "Raise as RQ does unless job_id is a valid job id."},
+    {"validate_job_ids",
+     (PyCFunction)(void (*)(void))rqf_py_validate_job_ids, METH_FASTCALL,
+     "Validate every job id; raise for the first invalid one."},
+    {"partition_by_deadline",
+     (PyCFunction)(void (*)(void))rqf_py_partition_by_deadline,
+     METH_FASTCALL, "Split (member, score) pairs into due and the rest."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -152,8 +152,17 @@ def get_interval(count: int, intervals: int | list[int] | None) -> int:
     An int is the delay of every retry; an empty list or None means no delay;
     past the end of a list its last value repeats.
     """
+    if not isinstance(count, int):
+        raise TypeError(f"get_interval() count must be int, not {type(count).__name__}")
     if isinstance(intervals, int):
         return intervals
+    if intervals is None:
+        return 0
+    if not isinstance(intervals, (list, tuple)):
+        raise TypeError(
+            "get_interval() intervals must be int, list, tuple or None, "
+            f"not {type(intervals).__name__}"
+        )
     if not intervals:
         return 0
     return intervals[min(len(intervals) - 1, count)]
@@ -165,6 +174,15 @@ def retry_interval(intervals: list[int] | None, retries_left: int) -> int:
     ``intervals`` is the job's ``retry_intervals``; with more retries left than
     intervals, the first interval is used. None or an empty list means no delay.
     """
+    if intervals is not None and not isinstance(intervals, (list, tuple)):
+        raise TypeError(
+            "retry_interval() intervals must be list, tuple or None, "
+            f"not {type(intervals).__name__}"
+        )
+    if not isinstance(retries_left, int):
+        raise TypeError(
+            f"retry_interval() retries_left must be int, not {type(retries_left).__name__}"
+        )
     if not intervals:
         return 0
     if retries_left < 1:
@@ -206,7 +224,7 @@ def _int_list(field: str, value: bytes) -> list[int]:
         raise JobHashError(field, f"JSON list longer than {MAX_JSON_LEN} bytes")
     try:
         items = json.loads(value.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested arrays recurse
         items = None
     if (
         not isinstance(items, list)
@@ -224,7 +242,7 @@ def _str_list(field: str, value: bytes) -> list[str]:
         raise JobHashError(field, f"JSON list longer than {MAX_JSON_LEN} bytes")
     try:
         items = json.loads(value.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested arrays recurse
         items = None
     if (
         not isinstance(items, list)
@@ -244,7 +262,10 @@ def _inflate(value: bytes) -> bytes:
 
 def _fields(raw: Mapping[Any, Any]) -> dict[str, bytes]:
     fields: dict[str, bytes] = {}
-    for key, value in raw.items():
+    for item in raw.items():
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise ValueError("items() must yield (key, value) pairs")
+        key, value = item
         if isinstance(key, bytes):
             name = key.decode("utf-8", "surrogateescape")
         elif isinstance(key, str):
@@ -441,6 +462,10 @@ def encode_job_hash(
 # this twin produce the same draws from the same state, which makes seeded
 # schedules reproducible across implementations. The state is passed in and
 # the advanced state returned, so the caller owns it (one per process).
+#
+# The arithmetic is written so that C doubles give the same bits: the same
+# operations in the same order, min(a, b) as "b if b < a else a", and an
+# overflowing power as infinity.
 
 JITTER_NONE = 0
 JITTER_FULL = 1
@@ -452,6 +477,7 @@ MAX_BATCH = 10_000_000
 
 _MASK64 = (1 << 64) - 1
 _GOLDEN_GAMMA = 0x9E3779B97F4A7C15
+_UNIT = 1.0 / (1 << 53)
 
 
 def _splitmix64(state: int) -> tuple[int, int]:
@@ -463,65 +489,101 @@ def _splitmix64(state: int) -> tuple[int, int]:
     return z ^ (z >> 31), state
 
 
-def _check_state(state: int) -> None:
+def _check_state(state: object) -> int:
+    if not isinstance(state, int):
+        raise TypeError("state must be an int")
     if not 0 <= state <= _MASK64:
         raise ValueError("state must be an integer from 0 to 2**64 - 1")
+    return state
 
 
-def _check_policy(first: float, factor: float, cap: float | None, jitter: int) -> None:
-    if not first >= 0:
+def _number(value: object, name: str) -> float:
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number")
+    return float(value)
+
+
+def _retry_number(value: object) -> int:
+    if not isinstance(value, int):
+        raise TypeError("retry_number must be an int")
+    if value < 1:
+        raise ValueError("retry_number must be at least 1")
+    return value
+
+
+def _check_policy(
+    first: object, factor: object, cap: object, jitter: object
+) -> tuple[float, float, float | None, int]:
+    first_f = _number(first, "first")
+    factor_f = _number(factor, "factor")
+    cap_f = None if cap is None else _number(cap, "cap")
+    if not first_f >= 0:
         raise ValueError("first must be a number >= 0")
-    if not factor >= 1:
+    if not factor_f >= 1:
         raise ValueError("factor must be a number >= 1")
-    if cap is not None and not cap >= 0:
+    if cap_f is not None and not cap_f >= 0:
         raise ValueError("cap must be None or a number >= 0")
-    if jitter not in (JITTER_NONE, JITTER_FULL, JITTER_EQUAL, JITTER_DECORRELATED):
+    if not isinstance(jitter, int) or jitter not in (0, 1, 2, 3):
         raise ValueError(
             "jitter must be 0 (none), 1 (full), 2 (equal) or 3 (decorrelated)"
         )
+    return first_f, factor_f, cap_f, jitter
 
 
-def uniform(state: int) -> tuple[float, int]:
-    """Return (a float in [0, 1), new state) drawn with SplitMix64."""
-    _check_state(state)
-    draw, state = _splitmix64(state)
-    return (draw >> 11) * (1.0 / (1 << 53)), state
+def _capped(value: float, cap: float | None) -> float:
+    return cap if cap is not None and cap < value else value
 
 
-def backoff_delay(
-    retry_number: int, first: float, factor: float, cap: float | None
-) -> float:
-    """Return the delay before retry ``retry_number`` (1-based), without jitter."""
-    _check_policy(first, factor, cap, JITTER_NONE)
-    if retry_number < 1:
-        raise ValueError("retry_number must be at least 1")
+def _backoff(number: int, first: float, factor: float, cap: float | None) -> float:
+    if first == 0 or factor == 1:
+        return _capped(first, cap)
     try:
-        delay = first * math.pow(factor, retry_number - 1)
+        delay = first * math.pow(factor, float(number) - 1.0)
     except OverflowError:
         delay = math.inf
-    return delay if cap is None else min(delay, cap)
+    return _capped(delay, cap)
 
 
-def _jitter(
-    jitter: int,
-    delay: float,
+def _jittered(
+    number: int,
     previous: float,
     first: float,
+    factor: float,
     cap: float | None,
+    jitter: int,
     state: int,
 ) -> tuple[float, int]:
+    delay = _backoff(number, first, factor, cap)
     if jitter == JITTER_NONE:
         return delay, state
     draw, state = _splitmix64(state)
-    u = (draw >> 11) * (1.0 / (1 << 53))
+    u = (draw >> 11) * _UNIT
     if jitter == JITTER_FULL:
         return u * delay, state
     if jitter == JITTER_EQUAL:
         half = delay / 2
         return half + u * half, state
-    high = max(first, previous * 3)
-    value = first + u * (high - first)
-    return (value if cap is None else min(value, cap)), state
+    tripled = previous * 3
+    high = tripled if tripled > first else first
+    return _capped(first + u * (high - first), cap), state
+
+
+def uniform(state: int) -> tuple[float, int]:
+    """Return (a float in [0, 1), new state) drawn with SplitMix64."""
+    draw, state = _splitmix64(_check_state(state))
+    return (draw >> 11) * _UNIT, state
+
+
+def backoff_delay(
+    retry_number: int, first: float, factor: float, cap: float | None
+) -> float:
+    """Return the delay before retry ``retry_number`` (1-based), without jitter.
+
+    A zero first delay or a factor of 1 never grows; a power too large for a
+    float is infinity (then the cap, if any).
+    """
+    first_f, factor_f, cap_f, _ = _check_policy(first, factor, cap, JITTER_NONE)
+    return _backoff(_retry_number(retry_number), first_f, factor_f, cap_f)
 
 
 def retry_delay(
@@ -537,11 +599,13 @@ def retry_delay(
 
     ``previous`` is the delay actually used before the previous retry (only
     decorrelated jitter reads it; pass ``first`` before the first retry).
+    ``jitter`` is 0 (none), 1 (full), 2 (equal) or 3 (decorrelated).
     """
-    _check_state(state)
-    _check_policy(first, factor, cap, jitter)
-    delay = backoff_delay(retry_number, first, factor, cap)
-    return _jitter(jitter, delay, previous, first, cap, state)
+    state = _check_state(state)
+    previous_f = _number(previous, "previous")
+    first_f, factor_f, cap_f, kind = _check_policy(first, factor, cap, jitter)
+    number = _retry_number(retry_number)
+    return _jittered(number, previous_f, first_f, factor_f, cap_f, kind, state)
 
 
 def next_run_times(
@@ -559,16 +623,25 @@ def next_run_times(
     The batch form of :func:`retry_delay`: job i is about to make retry
     ``retry_numbers[i]`` after a delay of ``previous[i]`` the last time.
     """
-    _check_state(state)
-    _check_policy(first, factor, cap, jitter)
+    state = _check_state(state)
+    now_f = _number(now, "now")
+    first_f, factor_f, cap_f, kind = _check_policy(first, factor, cap, jitter)
     if len(retry_numbers) != len(previous):
         raise ValueError("retry_numbers and previous must have the same length")
     if len(retry_numbers) > MAX_BATCH:
         raise ValueError(f"at most {MAX_BATCH} jobs per call")
     times = []
     for number, last in zip(retry_numbers, previous, strict=True):
-        delay, state = retry_delay(number, last, first, factor, cap, jitter, state)
-        times.append(now + delay)
+        delay, state = _jittered(
+            _retry_number(number),
+            _number(last, "previous"),
+            first_f,
+            factor_f,
+            cap_f,
+            kind,
+            state,
+        )
+        times.append(now_f + delay)
     return times, state
 
 
@@ -653,12 +726,13 @@ def partition_by_deadline(
     Due means ``0 <= score <= deadline``. Members are decoded as by
     :func:`split_members` but not split; order is kept within each list.
     """
+    entries = _sequence(scored, "scored")
     if isinstance(deadline, bool) or not isinstance(deadline, (int, float)):
         raise TypeError(f"deadline must be a number, not {type(deadline).__name__}")
     limit = float(deadline)
     due: list[str] = []
     rest: list[str] = []
-    for entry in _sequence(scored, "scored"):
+    for entry in entries:
         if not isinstance(entry, tuple) or len(entry) != 2:
             raise TypeError("scored entries must be (member, score) tuples")
         member, score = entry

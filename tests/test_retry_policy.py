@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import rq
@@ -262,3 +263,90 @@ def test_bad_arguments_are_named(call: object, message: str) -> None:
 def test_huge_backoff_is_capped_not_an_overflow() -> None:
     assert _reference.backoff_delay(5000, 1, 10, 3600) == 3600
     assert _reference.backoff_delay(5000, 1, 10, None) == float("inf")
+
+
+def outcome(function: Any, *args: Any) -> Any:
+    """Return a call's result, or its exception's type and message."""
+    try:
+        return function(*args)
+    except Exception as exc:  # the differential compares every failure
+        return (type(exc), str(exc))
+
+
+anything = (
+    st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.booleans()
+    | st.none()
+    | st.text(max_size=3)
+)
+states = st.integers(-5, 2**64 + 5) | anything
+numbers = st.integers(-3, 3000) | st.integers(2**60, 2**1100) | anything
+floats = st.floats(-10, 1e6) | anything
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    number=numbers,
+    previous=floats,
+    first=floats,
+    factor=st.floats(0.5, 20) | anything,
+    cap=st.none() | floats,
+    jitter=st.integers(-1, 4) | anything,
+    state=states,
+)
+def test_c_matches_the_twin_on_any_input(
+    number: Any,
+    previous: Any,
+    first: Any,
+    factor: Any,
+    cap: Any,
+    jitter: Any,
+    state: Any,
+) -> None:
+    from rqfast import _impl
+
+    c = _impl.c_ext
+    assert c is not None, "the C extension must be built for this test"
+    for name, args in [
+        ("uniform", (state,)),
+        ("backoff_delay", (number, first, factor, cap)),
+        ("retry_delay", (number, previous, first, factor, cap, jitter, state)),
+        (
+            "next_run_times",
+            (12.5, [number, 2], [previous, 1.0], first, factor, cap, jitter, state),
+        ),
+    ]:
+        expected = outcome(getattr(_reference, name), *args)
+        actual = outcome(getattr(c, name), *args)
+        assert actual == expected, name
+
+
+def test_c_backoff_functions_do_not_leak() -> None:
+    import gc
+    import sys
+
+    from rqfast import _impl
+
+    c = _impl.c_ext
+    assert c is not None, "the C extension must be built for this test"
+    cases = [
+        lambda: c.uniform(12345),
+        lambda: c.uniform(-1),
+        lambda: c.backoff_delay(3, 1.0, 2.0, 60),
+        lambda: c.backoff_delay(0, 1.0, 2.0, None),
+        lambda: c.retry_delay(2, 1.0, 1.0, 2.0, 30.0, 3, 99),
+        lambda: c.retry_delay(2, "x", 1.0, 2.0, 30.0, 3, 99),
+        lambda: c.next_run_times(1.0, [1, 2, 3], [1.0, 2.0, 4.0], 1, 2, None, 1, 5),
+        lambda: c.next_run_times(1.0, [1, "2"], [1.0, 2.0], 1, 2, None, 1, 5),
+        lambda: c.next_run_times(1.0, [1], [1.0, 2.0], 1, 2, None, 1, 5),
+    ]
+    for case in cases:
+        for _ in range(200):
+            outcome(case)
+        gc.collect()
+        before = sys.getallocatedblocks()
+        for _ in range(5000):
+            outcome(case)
+        gc.collect()
+        assert sys.getallocatedblocks() - before < 100, case
