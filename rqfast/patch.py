@@ -45,9 +45,9 @@ _installed = False
 
 
 def _patch_modules() -> list[ModuleType]:
-    from . import job, queue, retry, worker
+    from . import job, queue, retry, scheduler, worker
 
-    return [job, queue, retry, worker]
+    return [job, queue, retry, scheduler, worker]
 
 
 def _replacement(name: str) -> Callable[..., Any]:

@@ -1,0 +1,85 @@
+-- Move due jobs from a ScheduledJobRegistry onto their queue, atomically.
+--
+-- KEYS[1] the scheduled registry (rq:scheduled:<queue>)
+-- KEYS[2] the queue list (rq:queue:<queue>)
+-- KEYS[3] the deferred registry (rq:deferred:<queue>)
+-- KEYS[4 + 3i], KEYS[5 + 3i], KEYS[6 + 3i] for the i-th job (from 0): its
+--   hash, its dependents set and its dependencies set
+-- ARGV[1] the deadline: members scored 0 <= score <= deadline are due
+-- ARGV[2] enqueued_at, as RQ formats it
+-- ARGV[3] the queue name, written as the job's origin
+-- ARGV[4] the queue's default timeout, for jobs stored without one
+-- ARGV[5 + i] the i-th job id, as it is stored in the registry
+--
+-- A member no longer in the registry, or no longer due, is left alone, so
+-- two schedulers racing on one registry promote each job once. A due
+-- member whose job hash is gone is removed and not queued. Every job
+-- promoted gets the fields stock RQ's Queue._enqueue_job writes: status,
+-- enqueued_at, origin, a default timeout when it has none, the fields its
+-- to_dict always writes, the expiry of its ttl; a deferred job also leaves
+-- the deferred registry. Returns {promoted, dropped}.
+
+local registry, queue, deferred = KEYS[1], KEYS[2], KEYS[3]
+local deadline = tonumber(ARGV[1])
+local enqueued_at, origin, default_timeout = ARGV[2], ARGV[3], ARGV[4]
+local always_written = {
+    'success_callback_name', 'failure_callback_name',
+    'stopped_callback_name', 'started_at', 'ended_at', 'last_heartbeat',
+    'worker_name', 'group_id',
+}
+local promoted, dropped = 0, 0
+
+local function truthy_int(value)
+    return value and value ~= '' and tonumber(value) ~= nil
+        and tonumber(value) ~= 0
+end
+
+for i = 5, #ARGV do
+    local job_id = ARGV[i]
+    local base = 4 + 3 * (i - 5)
+    local job_key = KEYS[base]
+    local score = redis.call('ZSCORE', registry, job_id)
+    score = score and tonumber(score)
+    if score and score >= 0 and score <= deadline then
+        redis.call('ZREM', registry, job_id)
+        if redis.call('EXISTS', job_key) == 0 then
+            dropped = dropped + 1
+        else
+            local f = redis.call('HMGET', job_key, 'status', 'enqueue_at_front',
+                'enqueue_at_front_on_retry', 'ended_at', 'timeout', 'ttl',
+                'created_at')
+            local at_front = (truthy_int(f[3]) and f[4] and f[4] ~= '')
+                or truthy_int(f[2])
+            if f[1] == 'deferred' then
+                redis.call('ZREM', deferred, job_id)
+            end
+            if not f[7] then
+                redis.call('HSET', job_key, 'created_at', enqueued_at)
+                for _, name in ipairs(always_written) do
+                    redis.call('HSETNX', job_key, name, '')
+                end
+            end
+            if f[5] and f[5] ~= '' then
+                redis.call('HSET', job_key, 'status', 'queued',
+                    'enqueued_at', enqueued_at, 'origin', origin)
+            else
+                redis.call('HSET', job_key, 'status', 'queued',
+                    'enqueued_at', enqueued_at, 'origin', origin,
+                    'timeout', default_timeout)
+            end
+            local ttl = f[6] and tonumber(f[6])
+            if ttl and ttl > 0 then
+                redis.call('EXPIRE', job_key, ttl)
+                redis.call('EXPIRE', KEYS[base + 1], ttl)
+                redis.call('EXPIRE', KEYS[base + 2], ttl)
+            end
+            if at_front then
+                redis.call('LPUSH', queue, job_id)
+            else
+                redis.call('RPUSH', queue, job_id)
+            end
+            promoted = promoted + 1
+        end
+    end
+end
+return {promoted, dropped}
