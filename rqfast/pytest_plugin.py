@@ -68,10 +68,10 @@ def rq_queue(rq_connection: redis.Redis) -> Queue:
 @pytest.fixture
 def rq_worker(rq_queue: Queue) -> Iterator[SimpleWorker]:
     """Yield a worker for ``rq_queue``; its signal handlers are put back after."""
-    from .testing import _worker_side_effects_undone
+    from .testing import worker_side_effects_undone
     from .worker import SimpleWorker
 
-    with _worker_side_effects_undone():
+    with worker_side_effects_undone():
         yield SimpleWorker([rq_queue], connection=rq_queue.connection)
 
 

@@ -57,6 +57,7 @@ __all__ = [
     "JobReport",
     "VirtualClock",
     "drain",
+    "worker_side_effects_undone",
 ]
 
 logger = logging.getLogger(__name__)
@@ -335,7 +336,7 @@ def drain(
     recorder = _Recorder(clock, first_start, after)
     worker_type = _recording_class(worker_class)
     reason = "empty"
-    with clock.installed(), _worker_side_effects_undone():
+    with clock.installed(), worker_side_effects_undone():
         while True:
             for queue in queue_list:
                 _promote_due(queue, clock.timestamp)
@@ -531,8 +532,12 @@ def _next_due(queues: Sequence[_RQQueue]) -> float | None:
 
 
 @contextlib.contextmanager
-def _worker_side_effects_undone() -> Iterator[None]:
-    """Put back the signal handlers and log handlers a starting worker sets."""
+def worker_side_effects_undone() -> Iterator[None]:
+    """Put back the signal and log handlers that starting a worker replaces.
+
+    Use it around ``worker.work()`` in a test, so that Ctrl-C still stops pytest
+    and the worker's log handlers do not outlive the test.
+    """
     main_thread = threading.current_thread() is threading.main_thread()
     handlers = {number: signal.getsignal(number) for number in _WORKER_SIGNALS}
     loggers = [logging.getLogger(name) for name in _WORKER_LOGGERS]
