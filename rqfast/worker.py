@@ -1,0 +1,742 @@
+"""rqfast's workers: RQ's Worker and SimpleWorker on one Lua script per job.
+
+Stock RQ spends about twenty round trips on a job: the pop, the fetch of the
+hash, two pipelines to mark it started, a heartbeat after it ran, a
+transaction to finish it, state writes and a suspension check. Here each job
+costs one call of the lifecycle script (``lua/start.lua``, ``lua/finish.lua``,
+``lua/lifecycle.lua``):
+
+- the *start* phase checks the suspension flag, pops the next job, records
+  its execution (execution hash, execution registry, StartedJobRegistry
+  entry), marks the job and the worker busy and returns the job hash;
+- the *finish* phase ends an execution with the outcome the worker decided in
+  Python: finished, failed for good, retried now or retried later, with the
+  job hash, result entry, registry entries, expiries and worker counters
+  stock RQ writes for that outcome.
+
+A :class:`SimpleWorker` keeps a finished job's *finish* phase until it asks
+for the next job and sends both in one call, so a steady stream of jobs costs
+one round trip each; the finish is sent on its own when the queues are empty,
+when the worker stops, or when the job has webhooks. The forking
+:class:`Worker` starts jobs in the parent and finishes them in the work horse,
+two round trips per job.
+
+What Redis holds afterwards is what stock RQ leaves, plus one extra job hash
+field stock RQ ignores, ``rqfast_executions`` (the number of executions rqfast
+workers started, used as the attempt number in logs). Differences a reader of
+Redis can notice: the intermediate queue is not used (the pop and the start are
+one atomic step, so no job can be lost between them); a finished job stays in
+the StartedJobRegistry until the worker's next call, microseconds later in a
+steady stream; dependents are checked with EXISTS inside the script, and only
+when the set exists does the worker take stock RQ's path to enqueue them.
+
+Rare features keep stock RQ's code paths: results kept for 0 seconds, repeated
+jobs, a job ttl of 0, jobs stopped on request, and workers that disable the
+default exception handler.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import os
+import sys
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import redis.exceptions
+import rq.exceptions
+import rq.job
+import rq.queue
+import rq.worker
+from rq.defaults import DEFAULT_FAILURE_TTL, DEFAULT_WORKER_TTL
+from rq.executions import Execution
+from rq.job import JobStatus
+from rq.results import Result
+from rq.job import Retry as _RQRetry
+from rq.suspension import WORKERS_SUSPENDED
+from rq.timeouts import HorseMonitorTimeoutException, JobTimeoutException
+from rq.utils import current_timestamp, now, utcformat
+from rq.worker.base import BaseWorker, WorkerStatus
+
+from .job import Job
+from .queue import Queue
+from .scripts import lifecycle_script
+
+if TYPE_CHECKING:
+    from rq.job import Job as RQJob
+    from rq.queue import Queue as RQQueue
+
+__all__ = ["SimpleWorker", "Worker"]
+
+logger = logging.getLogger(__name__)
+
+#: The extra job hash field counting executions started by rqfast workers.
+EXECUTIONS_FIELD = "rqfast_executions"
+
+# Stock implementations, captured before anything could patch them.
+_stock_init = BaseWorker.__init__
+_stock_handle_job_success = BaseWorker.handle_job_success
+_stock_handle_job_failure = BaseWorker.handle_job_failure
+_stock_handle_job_retry = BaseWorker.handle_job_retry
+_stock_teardown = BaseWorker.teardown
+_job_stack = rq.job._job_stack  # type: ignore[attr-defined]
+
+
+@dataclass
+class _Finish:
+    """A finish phase ready to send, and what the stock path needs instead."""
+
+    keys: list[str]
+    args: list[Any]
+    job: RQJob
+    queue: RQQueue
+    #: Whether the job's dependents must be enqueued after the finish.
+    dependents: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _flat(mapping: dict[str, Any]) -> list[Any]:
+    """Return a mapping as the flat field/value list HSET takes."""
+    items: list[Any] = []
+    for key, value in mapping.items():
+        items.append(key)
+        items.append(value)
+    return items
+
+
+def _score_for(ttl: int) -> int | str:
+    """Return the registry score stock RQ gives an entry kept ``ttl`` seconds."""
+    if ttl == -1:
+        return "+inf"
+    return ttl if ttl < 0 else current_timestamp() + ttl
+
+
+def _result_expiry(ttl: int | None) -> str | int:
+    """Return how stock Result.save treats the results stream for ``ttl``."""
+    if ttl is None:
+        return ""
+    return "persist" if ttl == -1 else ttl
+
+
+class _Lifecycle(BaseWorker):
+    """The per-job path shared by both workers; not for direct use."""
+
+    job_class = Job
+    queue_class = Queue
+    #: "1" when the job runs in the worker's own process (heartbeat TTL rule).
+    _runs_in_process = "1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Create the worker as stock RQ does; no finish phase is pending."""
+        _stock_init(self, *args, **kwargs)
+        self._pending: _Finish | None = None
+        self._suspension_checked = False
+
+    def validate_queues(self) -> None:
+        """Accept stock RQ queues as well as rqfast's: they share one format."""
+        for queue in self.queues:
+            if not isinstance(queue, rq.queue.Queue):
+                raise TypeError(f"{queue} is not an RQ queue or a queue name")
+
+    # The loop: one script call per job ---------------------------------
+
+    def check_for_suspension(self, burst: bool) -> None:
+        """Leave the suspension check to the start phase, which does it for free."""
+        if self._suspension_checked:
+            return
+        wait_while_suspended(self, burst)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        """Send a heartbeat, unless the pending finish phase is about to send it."""
+        if pipeline is None and self._pending is not None:
+            self.last_heartbeat = now()
+            return
+        rq.worker.base.BaseWorker.heartbeat(self, timeout, pipeline)
+
+    def dequeue_job_and_maintain_ttl(
+        self, timeout: int | None, max_idle_time: int | None = None
+    ) -> tuple[RQJob, RQQueue] | None:
+        """Finish the last job and start the next one in one call when possible."""
+        names = ",".join(self.queue_names())
+        self.procline("Listening on " + names)
+        idle_since = now()
+        idle_left = max_idle_time
+        wait = 1.0
+        claim: tuple[int, str] | None = None
+        while True:
+            try:
+                if self.should_run_maintenance_tasks:
+                    self.flush()
+                    self.run_maintenance_tasks()
+                answer = self._start(claim)
+                claim = None
+                if answer[0] == b"suspended":
+                    self._suspension_checked = False
+                    wait_while_suspended(self, timeout is None)
+                    continue
+                self._suspension_checked = True
+                if answer[0] == b"job":
+                    return self._started(answer)
+                if timeout is None:
+                    return None
+                block = timeout if idle_left is None else min(timeout, idle_left)
+                claim = self._wait_for_job(block)
+                if claim is None and max_idle_time is not None:
+                    idle_for = (now() - idle_since).total_seconds()
+                    idle_left = int(max_idle_time - idle_for + 0.999)
+                    if idle_left <= 0:
+                        return None
+            except redis.exceptions.ConnectionError as error:
+                self.log.error(
+                    "Worker %s: could not connect to Redis: %s; retrying in %d s",
+                    self.name,
+                    error,
+                    wait,
+                )
+                time.sleep(wait)
+                wait = min(
+                    wait * self.exponential_backoff_factor,
+                    self.max_connection_wait_time,
+                )
+
+    def _start(self, claim: tuple[int, str] | None) -> list[Any]:
+        """Send the pending finish phase, if any, and a start phase; answer the start."""
+        queues = self._ordered_queues
+        execution_id = uuid.uuid4().hex
+        execution = Execution(execution_id, "", self.connection, worker_name=self.name)
+        started = execution.created_at
+        keys: list[str] = [self.key, WORKERS_SUSPENDED]
+        for queue in queues:
+            keys += [queue.key, queue.started_job_registry.key]
+            keys.append(queue.intermediate_queue_key)
+        args: list[Any] = [
+            self.name,
+            execution_id,
+            utcformat(started),
+            started.timestamp(),
+            calendar.timegm(started.utctimetuple()),
+            self._runs_in_process,
+            self.job_monitoring_interval,
+            DEFAULT_WORKER_TTL,
+            self.worker_ttl + 60,
+            self.job_class.redis_job_namespace_prefix,
+            claim[1] if claim else "",
+            claim[0] if claim else "",
+        ]
+        self._next_execution = execution
+        pending = self._pending
+        if pending is None:
+            return self._call([("start", keys, args)])[0]  # type: ignore[no-any-return]
+        answers = self._call(
+            [("finish", pending.keys, pending.args), ("start", keys, args)]
+        )
+        self._pending = None
+        if answers[0][0] == b"dependents":
+            self._finish_with_dependents(pending)
+            return self._call([("start", keys, args)])[0]  # type: ignore[no-any-return]
+        return answers[1]  # type: ignore[no-any-return]
+
+    def _call(self, phases: list[tuple[str, list[str], list[Any]]]) -> list[Any]:
+        """Run lifecycle phases in one script call and return their answers."""
+        keys: list[str] = []
+        header: list[Any] = [len(phases)]
+        args: list[Any] = []
+        for name, phase_keys, phase_args in phases:
+            header += [name, len(phase_keys), len(phase_args)]
+            keys += phase_keys
+            args += phase_args
+        answers: list[Any] = lifecycle_script(self.connection, keys, header + args)
+        return answers
+
+    def _wait_for_job(self, timeout: int) -> tuple[int, str] | None:
+        """Block until a job id arrives on a queue; return (queue index, id)."""
+        queues = self._ordered_queues
+        self.log.debug("Worker %s: waiting up to %d s for a job", self.name, timeout)
+        if len(queues) == 1:
+            queue = queues[0]
+            job_id = self.connection.blmove(
+                queue.key, queue.intermediate_queue_key, timeout, "LEFT", "RIGHT"
+            )
+            if job_id is None:
+                return None
+            return 0, job_id.decode()
+        popped = self.connection.blpop([queue.key for queue in queues], timeout)
+        if popped is None:
+            return None
+        queue_key, job_id = popped
+        index = [queue.key for queue in queues].index(queue_key.decode())
+        return index, job_id.decode()
+
+    def _started(self, answer: list[Any]) -> tuple[RQJob, RQQueue]:
+        """Build the job and its queue from a start phase's answer."""
+        queue = self._ordered_queues[int(answer[1]) - 1]
+        job_id = answer[2].decode()
+        values = iter(answer[3])
+        raw = dict(zip(values, values, strict=True))
+        job = self.job_class(
+            job_id, connection=self.connection, serializer=self.serializer
+        )
+        try:
+            job.restore(raw)
+            job.__dict__["_rqfast_executions"] = int(raw.get(b"rqfast_executions", 1))
+        except Exception as error:
+            error.job_id = job_id  # type: ignore[attr-defined]
+            error.queue = queue  # type: ignore[attr-defined]
+            raise
+        execution = self._next_execution
+        execution.job_id = job_id
+        self.execution = execution
+        self.reorder_queues(reference_queue=queue)
+        job.redis_server_version = self.get_redis_server_version()
+        if self.log_job_description:
+            self.log.info(
+                "Worker %s: %s: %s (%s)", self.name, queue.name, job.description, job_id
+            )
+        else:
+            self.log.info("Worker %s: %s: %s", self.name, queue.name, job_id)
+        return job, queue
+
+    def flush(self) -> None:
+        """Send the pending finish phase now, if there is one."""
+        pending = self._pending
+        if pending is None:
+            return
+        self._pending = None
+        answer = self._call([("finish", pending.keys, pending.args)])[0]
+        if answer[0] == b"dependents":
+            self._finish_with_dependents(pending)
+
+    def _finish_with_dependents(self, pending: _Finish) -> None:
+        """Finish a job that has dependents, then enqueue them as stock RQ does."""
+        args = list(pending.args)
+        args[0] = "0"
+        self._call([("finish", pending.keys, args)])
+        pending.queue.enqueue_dependents(pending.job)
+
+    def teardown(self) -> None:
+        """Send the pending finish phase, then tear down as stock RQ does."""
+        try:
+            self.flush()
+        finally:
+            _stock_teardown(self)
+
+    # Running one job ---------------------------------------------------
+
+    def perform_job(self, job: RQJob, queue: RQQueue) -> bool:
+        """Run a job started by the start phase and decide how it ends."""
+        self.procline(
+            f"Processing {job.func_name} from {job.origin} since {time.time()}"
+        )
+        try:
+            job.started_at = now()
+            timeout = job.timeout or self.queue_class.DEFAULT_TIMEOUT
+            with self.death_penalty_class(timeout, JobTimeoutException, job_id=job.id):
+                _job_stack.push(job)
+                try:
+                    job._result = job._execute()
+                finally:
+                    _job_stack.pop()
+            return_value = job._result
+            job.ended_at = job.last_heartbeat = now()
+            if isinstance(return_value, _RQRetry):
+                self._returned_retry(job, queue, return_value)
+                return True
+            job._status = JobStatus.FINISHED
+            job.execute_success_callback(self.death_penalty_class, return_value)
+            self._succeeded(job, queue, return_value)
+        except BaseException:
+            job._status = JobStatus.FAILED
+            job.ended_at = job.last_heartbeat = now()
+            exc_info = sys.exc_info()
+            try:
+                job.execute_failure_callback(self.death_penalty_class, *exc_info)
+            except BaseException:
+                exc_info = sys.exc_info()
+            exc_string = "".join(traceback.format_exception(*exc_info))
+            self.handle_exception(job, *exc_info)
+            self._failed(job, queue, exc_string)
+            return False
+        self.log.info("Worker %s: %s: Job OK (%s)", self.name, job.origin, job.id)
+        if self.log_result_lifespan:
+            ttl = job.get_result_ttl(self.default_result_ttl)
+            if ttl > 0:
+                self.log.info(
+                    "Worker %s: job %s result is kept for %s seconds",
+                    self.name,
+                    job.id,
+                    ttl,
+                )
+            elif ttl < 0:
+                self.log.info(
+                    "Worker %s: job %s result will never expire", self.name, job.id
+                )
+        return True
+
+    def handle_exception(self, job: RQJob, *exc_info: Any) -> None:
+        """Run the exception handlers; the failure itself is logged once, later."""
+        for handler in self._exc_handlers:
+            fallthrough = handler(job, *exc_info)
+            if fallthrough is not None and not fallthrough:
+                break
+
+    def _finish_keys(self, job: RQJob, queue: RQQueue, destination: str) -> list[str]:
+        execution = self.execution
+        assert execution is not None
+        return [
+            self.key,
+            job.key,
+            job.dependents_key,
+            execution.key,
+            f"rq:executions:{job.id}",
+            queue.started_job_registry.key,
+            Result.get_key(job.id),
+            destination,
+            queue.redis_queues_keys,
+        ]
+
+    def _queue_finish(
+        self,
+        job: RQJob,
+        queue: RQQueue,
+        *,
+        destination: str,
+        dependents: bool,
+        counter: str,
+        mapping: dict[str, Any],
+        result: dict[str, Any] | None,
+        result_expiry: str | int,
+        job_expiry: str | int,
+        move: str,
+        score: int | str,
+        queues_member: str,
+    ) -> None:
+        """Prepare a finish phase; send it now or with the next start."""
+        working = ""
+        if job.started_at and job.ended_at:
+            working = repr((job.ended_at - job.started_at).total_seconds())
+        result_items = _flat(result) if result else []
+        mapping_items = _flat(mapping)
+        assert self.execution is not None
+        args: list[Any] = [
+            "1" if dependents else "0",
+            job.id,
+            counter,
+            working,
+            self.execution.id,
+            utcformat(now()),
+            self.worker_ttl + 60,
+            job_expiry,
+            result_expiry,
+            move,
+            score,
+            queues_member,
+            len(mapping_items),
+            len(result_items),
+            *mapping_items,
+            *result_items,
+        ]
+        keys = self._finish_keys(job, queue, destination)
+        self._pending = _Finish(keys, args, job, queue, dependents)
+        self.execution = None
+        self._state = WorkerStatus.IDLE
+        if self.is_horse or job.webhooks:
+            self.flush()
+
+    def _result(self, job: RQJob, kind: Result.Type, **fields: Any) -> dict[str, Any]:
+        """Return the results stream entry stock RQ writes for this execution."""
+        execution = self.execution
+        assert execution is not None
+        entry = Result(
+            job_id=job.id,
+            type=kind,
+            connection=self.connection,
+            worker_name=self.name,
+            serializer=job.serializer,
+            execution_id=execution.id,
+            execution_started_at=execution.created_at,
+            execution_ended_at=job.ended_at,
+            **fields,
+        )
+        return entry.serialize()
+
+    def _succeeded(self, job: RQJob, queue: RQQueue, return_value: Any) -> None:
+        """Finish a job that returned normally."""
+        ttl = job.get_result_ttl(self.default_result_ttl)
+        repeats = job.repeats_left is not None and job.repeats_left > 0
+        if ttl == 0 or repeats:
+            self.flush()
+            _stock_handle_job_success(self, job, queue, queue.started_job_registry)
+            job.send_webhooks(JobStatus.FINISHED)
+            return
+        self._queue_finish(
+            job,
+            queue,
+            destination=queue.finished_job_registry.key,
+            dependents=True,
+            counter="successful_job_count",
+            mapping=job.to_dict(include_meta=False, include_result=False),
+            result=self._result(job, Result.Type.SUCCESSFUL, return_value=return_value),
+            result_expiry=_result_expiry(ttl),
+            job_expiry=ttl if ttl > 0 else "",
+            move="zadd",
+            score=_score_for(ttl),
+            queues_member="",
+        )
+        if job.webhooks:
+            job.send_webhooks(JobStatus.FINISHED)
+
+    def _give_up(
+        self, job: RQJob, queue: RQQueue, exc_string: str, result: dict[str, Any]
+    ) -> None:
+        """Move a job to its FailedJobRegistry with a result entry."""
+        ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
+        job._status = JobStatus.FAILED
+        job._exc_info = exc_string
+        self._queue_finish(
+            job,
+            queue,
+            destination=queue.failed_job_registry.key,
+            dependents=True,
+            counter="failed_job_count",
+            mapping=job.to_dict(include_meta=False, include_result=False),
+            result=result,
+            result_expiry=_result_expiry(job.failure_ttl),
+            job_expiry=ttl if ttl > 0 else "",
+            move="zadd",
+            score=ttl if ttl < 0 else current_timestamp() + ttl,
+            queues_member="",
+        )
+        if job.webhooks:
+            job.send_webhooks(JobStatus.FAILED, exc_string=exc_string)
+
+    def _again(
+        self,
+        job: RQJob,
+        queue: RQQueue,
+        delay: float,
+        at_front: bool,
+        result: dict[str, Any] | None = None,
+        result_expiry: str | int = "",
+    ) -> None:
+        """Put a failed job back on its queue, or schedule it ``delay`` s from now."""
+        job_expiry: str | int = job.ttl if job.ttl is not None and job.ttl > 0 else ""
+        if delay:
+            when = now() + timedelta(seconds=delay)
+            job._status = JobStatus.SCHEDULED
+            registry = queue.scheduled_job_registry
+            self._queue_finish(
+                job,
+                queue,
+                destination=registry.key,
+                dependents=False,
+                counter="failed_job_count",
+                mapping=job.to_dict(),
+                result=result,
+                result_expiry=result_expiry,
+                job_expiry=job_expiry,
+                move="zadd",
+                score=calendar.timegm(when.utctimetuple()),
+                queues_member=queue.key,
+            )
+            return
+        queue._prepare_for_queue(job)
+        self._queue_finish(
+            job,
+            queue,
+            destination=queue.key,
+            dependents=False,
+            counter="failed_job_count",
+            mapping=job.to_dict(),
+            result=None,
+            result_expiry="",
+            job_expiry=job_expiry,
+            move="lpush" if at_front else "rpush",
+            score="",
+            queues_member="",
+        )
+
+    def _attempt(self, job: RQJob) -> int:
+        """Return the number of the execution that just ended."""
+        return int(job.__dict__.get("_rqfast_executions", 1))
+
+    def _failed(self, job: RQJob, queue: RQQueue, exc_string: str) -> None:
+        """Finish a job that raised: retry it now, later, or fail it for good."""
+        if (
+            self._stopped_job_id == job.id
+            or self.disable_default_exception_handler
+            or job.ttl == 0
+        ):
+            self.flush()
+            self.log.error(
+                "Worker %s: job %s failed\n%s", self.name, job.id, exc_string
+            )
+            _stock_handle_job_failure(
+                self,
+                job,
+                queue,
+                started_job_registry=queue.started_job_registry,
+                exc_string=exc_string,
+            )
+            return
+        attempt = self._attempt(job)
+        if not job.should_retry:
+            self.log.error(
+                "Worker %s: job %s attempt %d failed, no retries left\n%s",
+                self.name,
+                job.id,
+                attempt,
+                exc_string,
+            )
+            self._give_up(
+                job,
+                queue,
+                exc_string,
+                self._result(job, Result.Type.FAILED, exc_string=exc_string),
+            )
+            return
+        delay = job.get_retry_interval()
+        assert job.retries_left
+        job.retries_left -= 1
+        self.log.error(
+            "Worker %s: job %s attempt %d failed, runs again %s (%d retries left)\n%s",
+            self.name,
+            job.id,
+            attempt,
+            f"at {now() + timedelta(seconds=delay):%Y-%m-%d %H:%M:%S}Z"
+            if delay
+            else "now",
+            job.retries_left,
+            exc_string,
+        )
+        self._again(job, queue, delay, job.enqueue_at_front_on_retry)
+
+    def _returned_retry(self, job: RQJob, queue: RQQueue, retry: _RQRetry) -> None:
+        """Finish a job that returned a Retry: retry it, or fail it at the limit."""
+        retries = job.number_of_retries or 0
+        if retries and retries >= retry.max:
+            self.log.warning(
+                "Worker %s: job %s has exceeded maximum retry attempts (%d)",
+                self.name,
+                job.id,
+                retry.max,
+            )
+            self._give_up(
+                job,
+                queue,
+                "",
+                self._result(job, Result.Type.MAX_RETRIES_EXCEEDED, return_value=retry),
+            )
+            return
+        result = self._result(job, Result.Type.RETRIED, return_value=retry)
+        delay = _RQRetry.get_interval(retries, retry.intervals)
+        job.number_of_retries = retries + 1
+        self.log.info(
+            "Worker %s: job %s asked to be retried %s, %d remaining",
+            self.name,
+            job.id,
+            f"in {delay} s" if delay else "now",
+            retry.max - job.number_of_retries,
+        )
+        self._again(job, queue, delay, False, result, _result_expiry(job.failure_ttl))
+
+
+def wait_while_suspended(worker: BaseWorker, burst: bool) -> None:
+    """Block while workers are suspended, as stock RQ's worker loop does."""
+    rq.worker.base.BaseWorker.check_for_suspension(worker, burst)
+
+
+class SimpleWorker(_Lifecycle, rq.worker.SimpleWorker):
+    """An RQ worker that runs jobs in its own process, one round trip per job."""
+
+    def execute_job(self, job: RQJob, queue: RQQueue) -> None:
+        """Run the job here; its finish phase goes out with the next start."""
+        self.perform_job(job, queue)
+        self._state = WorkerStatus.IDLE
+
+
+class Worker(_Lifecycle, rq.worker.Worker):
+    """A forking RQ worker: the parent starts each job, the work horse finishes it."""
+
+    _runs_in_process = "0"
+
+    def execute_job(self, job: RQJob, queue: RQQueue) -> None:
+        """Fork a work horse for the job and watch it until it exits."""
+        self.flush()
+        self.fork_work_horse(job, queue)
+        self.monitor_work_horse(job, queue)
+        self._state = WorkerStatus.IDLE
+
+    def monitor_work_horse(self, job: RQJob, queue: RQQueue) -> None:
+        """Wait for the work horse, sending heartbeats while the job runs."""
+        job.started_at = now()
+        status: int | None = None
+        while True:
+            try:
+                with self.death_penalty_class(
+                    self.job_monitoring_interval, HorseMonitorTimeoutException
+                ):
+                    _, status, _ = self.wait_for_horse()
+                break
+            except HorseMonitorTimeoutException:
+                elapsed = (now() - job.started_at).total_seconds()
+                self.set_current_job_working_time(elapsed)
+                if job.timeout != -1 and elapsed > (job.timeout or 0) + 60:
+                    self.heartbeat(self.job_monitoring_interval + 60)
+                    self.kill_horse()
+                    self.wait_for_horse()
+                    break
+                self.maintain_heartbeats(job)
+            except OSError as error:
+                if error.errno != 4:  # EINTR: a signal arrived, keep waiting
+                    raise
+                rq.worker.base.BaseWorker.heartbeat(self)
+        self._horse_pid = 0
+        self.current_job_working_time = 0
+        if status == os.EX_OK:
+            # The horse's finish phase reset the working time and the state.
+            return
+        self.set_current_job_working_time(0)
+        self._horse_failed(job, queue, status)
+
+    def _horse_failed(self, job: RQJob, queue: RQQueue, status: int | None) -> None:
+        """Handle a work horse that did not exit cleanly, as stock RQ does."""
+        try:
+            job_status = job.get_status()
+        except rq.exceptions.InvalidJobOperation:
+            return
+        if self._stopped_job_id == job.id:
+            self.log.warning(
+                "Worker %s: job %s stopped by user, moving it to FailedJobRegistry",
+                self.name,
+                job.id,
+            )
+            if job.stopped_callback:
+                job.execute_stopped_callback(self.death_penalty_class)
+            _stock_handle_job_failure(
+                self,
+                job,
+                queue,
+                exc_string="Job stopped by user, work-horse terminated.",
+            )
+        elif job_status not in (JobStatus.FINISHED, JobStatus.FAILED):
+            job.ended_at = now()
+            signal_text = ""
+            if status and os.WIFSIGNALED(status):
+                signal_text = f" (signal {os.WTERMSIG(status)})"
+            exc_string = (
+                f"Work-horse terminated unexpectedly; waitpid returned {status}"
+                f"{signal_text}; "
+            )
+            self.log.warning(
+                "Worker %s: job %s failed (%s)", self.name, job.id, exc_string
+            )
+            self.handle_work_horse_killed(job, None, status, None)
+            _stock_handle_job_failure(self, job, queue, exc_string=exc_string)
+
+
+PATCHES: list[tuple[type, type]] = []
