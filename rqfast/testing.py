@@ -48,6 +48,7 @@ from rq.job import JobStatus
 from rq.queue import Queue as _RQQueue
 from rq.worker import SimpleWorker as _RQSimpleWorker
 
+from .scheduler import promote_due_jobs
 from .worker import SimpleWorker
 
 __all__ = [
@@ -401,8 +402,12 @@ class _Recorder:
         self.exception: BaseException | None = None
 
     def record(self, job: _RQJob, returned: bool) -> None:
-        """Record the attempt of ``job`` that just ended."""
-        status = job.get_status(refresh=True)
+        """Record the attempt of ``job`` that just ended.
+
+        The status is the one the worker set on the job object: a worker may
+        write the end of a job to Redis only when it asks for the next one.
+        """
+        status = job.get_status(refresh=False)
         exception, self.exception = self.exception, None
         if status == JobStatus.STOPPED:
             outcome = "stopped"
@@ -498,24 +503,13 @@ def _work_pass(
 
 
 def _promote_due(queue: _RQQueue, timestamp: float) -> int:
-    """Move the jobs of ``queue`` due at ``timestamp`` from its registry to it."""
-    registry = queue.scheduled_job_registry
-    job_ids = registry.get_jobs_to_schedule(int(timestamp))
-    if not job_ids:
-        return 0
-    jobs = queue.job_class.fetch_many(
-        job_ids, connection=queue.connection, serializer=queue.serializer
+    """Queue the jobs of ``queue`` due at ``timestamp``, as the scheduler would."""
+    return promote_due_jobs(
+        queue.connection,
+        queue.name,
+        int(timestamp),
+        default_timeout=queue.DEFAULT_TIMEOUT,
     )
-    with queue.connection.pipeline() as pipeline:
-        for job in jobs:
-            if job is not None:
-                queue._enqueue_job(
-                    job, pipeline=pipeline, at_front=job.should_enqueue_at_front()
-                )
-        for job_id in job_ids:
-            registry.remove(job_id, pipeline=pipeline)
-        pipeline.execute()
-    return len(job_ids)
 
 
 def _next_due(queues: Sequence[_RQQueue]) -> float | None:
