@@ -313,7 +313,8 @@ def drain(
     past ``until`` (seconds or a timedelta from the start). ``start`` sets the
     virtual time the drain begins at (default: now, in whole seconds);
     ``after`` continues an earlier result: its clock and job histories.
-    ``worker_class`` must run jobs in its own process, like ``SimpleWorker``.
+    ``worker_class`` must run jobs in its own process, like ``SimpleWorker``;
+    the queues must share the first one's connection, which the worker uses.
     Raises :class:`DrainError` when jobs keep coming back with no limit set.
     """
     queue_list = [queues] if isinstance(queues, _RQQueue) else list(queues)
