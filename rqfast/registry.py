@@ -1,22 +1,73 @@
-"""rqfast's registries: RQ's started and failed registries, swept in bulk.
+"""rqfast's registries: RQ's started and failed registries, handled in bulk.
 
-Stock RQ handles registry entries one job at a time; here each operation reads
-and writes a chunk of entries per round trip.
+Stock RQ handles registry entries one job at a time: the started registry's
+cleanup fetches each abandoned job in its own round trip, and requeueing
+failed jobs costs four round trips per job. Here each chunk of entries is
+read in one round trip and written in one more:
+
+- :meth:`StartedJobRegistry.cleanup` fetches a chunk's job hashes in one
+  pipeline, runs the failure callbacks and exception handlers in Python as
+  stock RQ does, and writes every retry and failure of the chunk in one
+  pipeline. A job retried with a delay still costs one extra round trip,
+  because RQ's ``ScheduledJobRegistry.schedule`` ignores the pipeline it is
+  given; a failed job with dependents costs what stock's
+  ``enqueue_dependents`` costs.
+- :func:`requeue_failed_jobs` moves failed jobs back to their queues with one
+  Lua script per chunk (``lua/requeue_failed.lua``), optionally with a fresh
+  retry budget, reading the registry a chunk at a time so that memory stays
+  bounded on any number of jobs.
+- :meth:`BaseRegistry.get_jobs_page` returns a page of jobs with their hashes
+  in one round trip.
+
+The Lua scripts run through :func:`run_script`, which loads each packaged
+script once and calls it by SHA.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import traceback
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis import Redis
 from redis.exceptions import NoScriptError
+from rq.exceptions import AbandonedJobError
+from rq.job import Job as _RQJob
+from rq.job import JobStatus
+from rq.queue import Queue as _RQQueue
+from rq.registry import BaseRegistry as _RQBaseRegistry
+from rq.registry import FailedJobRegistry as _RQFailedJobRegistry
+from rq.registry import StartedJobRegistry as _RQStartedJobRegistry
+from rq.utils import current_timestamp, now
 
-__all__ = ["run_script"]
+from . import _impl
+
+__all__ = [
+    "CLEANUP_CHUNK_SIZE",
+    "REQUEUE_CHUNK_SIZE",
+    "BaseRegistry",
+    "FailedJobRegistry",
+    "RequeueOutcome",
+    "StartedJobRegistry",
+    "requeue_failed_jobs",
+    "run_script",
+]
 
 logger = logging.getLogger(__name__)
+
+#: Abandoned entries of the started registry handled per round trip.
+CLEANUP_CHUNK_SIZE = 1000
+#: Failed jobs moved by one script call.
+REQUEUE_CHUNK_SIZE = 500
+#: How many job ids a log line names.
+SHOWN_IDS = 20
+
+# What stock RQ stores as the exception text of a requeued job: zlib of "".
+_EMPTY_EXC_INFO = zlib.compress(b"")
 
 _sources: dict[str, tuple[str, str]] = {}
 
@@ -24,12 +75,8 @@ _sources: dict[str, tuple[str, str]] = {}
 def _source(name: str) -> tuple[str, str]:
     entry = _sources.get(name)
     if entry is None:
-        text = (
-            resources.files("rqfast")
-            .joinpath("lua")
-            .joinpath(f"{name}.lua")
-            .read_text()
-        )
+        lua = resources.files("rqfast").joinpath("lua").joinpath(f"{name}.lua")
+        text = lua.read_text()
         entry = (text, hashlib.sha1(text.encode()).hexdigest())
         _sources[name] = entry
     return entry
@@ -43,3 +90,276 @@ def run_script(connection: Redis, name: str, keys: list[str], args: list[Any]) -
     except NoScriptError:
         connection.script_load(text)
         return connection.evalsha(sha, len(keys), *keys, *args)
+
+
+class BaseRegistry(_RQBaseRegistry):
+    """RQ's base registry with a one-round-trip page of jobs."""
+
+    def get_jobs_page(
+        self, start: int = 0, end: int = -1, desc: bool = False
+    ) -> list[_RQJob]:
+        """Return the jobs ranked ``start`` to ``end``, read with their hashes.
+
+        Entries whose job hash is gone are left out. Unlike ``get_job_ids``,
+        no cleanup runs first.
+        """
+        prefix = self.job_class.redis_job_namespace_prefix
+        reply = run_script(
+            self.connection,
+            "registry_page",
+            [self.key],
+            [start, end, 1 if desc else 0, prefix],
+        )
+        members = reply[0::2]
+        job_ids = _impl.ext.member_job_ids(members)
+        jobs = []
+        for job_id, flat in zip(job_ids, reply[1::2], strict=True):
+            if not flat:
+                continue
+            raw = dict(zip(flat[0::2], flat[1::2], strict=True))
+            job = self.job_class(
+                job_id, connection=self.connection, serializer=self.serializer
+            )
+            job.restore(raw)
+            jobs.append(job)
+        return jobs
+
+
+_stock_enqueue_dependents = _RQQueue.enqueue_dependents
+
+
+class StartedJobRegistry(_RQStartedJobRegistry, BaseRegistry):
+    """RQ's started registry, swept of abandoned jobs a chunk at a time."""
+
+    def cleanup(
+        self,
+        timestamp: float | None = None,
+        exception_handlers: list[Any] | None = None,
+    ) -> None:
+        """Retry or fail every job whose entry expired by ``timestamp``, as stock does.
+
+        Each abandoned job's failure callback and the exception handlers run
+        first; then the job is retried if it has retries left, else moved to
+        the failed registry with an AbandonedJobError. Entries whose job hash
+        is gone are removed.
+        """
+        score = timestamp if timestamp is not None else current_timestamp()
+        queue = None
+        while True:
+            members = self.connection.zrangebyscore(
+                self.key, 0, score, start=0, num=CLEANUP_CHUNK_SIZE
+            )
+            if not members:
+                break
+            if queue is None:
+                queue = self.get_queue()  # type: ignore[no-untyped-call]
+            self._sweep_chunk(queue, members, exception_handlers)
+        if queue is not None:
+            self.connection.zremrangebyscore(self.key, 0, score)
+
+    def _sweep_chunk(
+        self, queue: _RQQueue, members: list[Any], handlers: list[Any] | None
+    ) -> None:
+        job_ids = _impl.ext.member_job_ids(members)
+        job_class = self.job_class
+        with self.connection.pipeline(transaction=False) as pipeline:
+            for job_id in job_ids:
+                pipeline.hgetall(job_class.key_for(job_id))
+            for job_id in job_ids:
+                pipeline.exists(job_class.dependents_key_for(job_id))
+            replies = pipeline.execute()
+        hashes, dependents = replies[: len(job_ids)], replies[len(job_ids) :]
+
+        failed: list[str] = []
+        with self.connection.pipeline() as pipeline:
+            for job_id, raw, has_dependents in zip(
+                job_ids, hashes, dependents, strict=True
+            ):
+                if not raw:
+                    continue
+                job = job_class(
+                    job_id, connection=self.connection, serializer=self.serializer
+                )
+                job.restore(raw)
+                if self._abandon(job, queue, pipeline, handlers, bool(has_dependents)):
+                    failed.append(job.id)
+            pipeline.zrem(self.key, *members)
+            pipeline.execute()
+        if failed:
+            shown = ", ".join(failed[:SHOWN_IDS])
+            more = (
+                f" and {len(failed) - SHOWN_IDS} more"
+                if len(failed) > SHOWN_IDS
+                else ""
+            )
+            logger.warning(
+                "%s cleanup: moved %d abandoned job(s) of queue %s to %s (%s): %s%s",
+                type(self).__name__,
+                len(failed),
+                self.name,
+                _RQFailedJobRegistry.__name__,
+                AbandonedJobError.__name__,
+                shown,
+                more,
+            )
+
+    def _abandon(
+        self,
+        job: _RQJob,
+        queue: _RQQueue,
+        pipeline: Any,
+        handlers: list[Any] | None,
+        has_dependents: bool,
+    ) -> bool:
+        """Retry or fail one abandoned job; return whether it was failed."""
+        # The stack is what stock RQ hands to callbacks and handlers; it is
+        # only taken when one of them will see it.
+        if job._failure_callback_name:
+            job.execute_failure_callback(
+                self.death_penalty_class,
+                AbandonedJobError,
+                AbandonedJobError(),
+                traceback.extract_stack(),
+            )
+        for handler in handlers or ():
+            fallthrough = handler(
+                job, AbandonedJobError, AbandonedJobError(), traceback.extract_stack()
+            )
+            if fallthrough is not None and not fallthrough:
+                break
+
+        if job.retries_left and job.retries_left > 0:
+            # Job.retry writes the job's status on job.connection, outside
+            # the pipeline it is given; routing it into the pipeline keeps
+            # the chunk to one round trip and the result the same.
+            connection = job.connection
+            job.connection = pipeline
+            try:
+                job.retry(queue, pipeline)
+            finally:
+                job.connection = connection
+            return False
+        reason = (
+            f"Moved to {_RQFailedJobRegistry.__name__}, due to "
+            f"{AbandonedJobError.__name__}, at {now()}"
+        )
+        job.set_status(JobStatus.FAILED, pipeline=pipeline)
+        job._handle_failure(reason, pipeline, worker_name="")
+        if has_dependents:
+            queue.enqueue_dependents(job, refresh_job_status=False)
+        return True
+
+
+class RequeueOutcome(NamedTuple):
+    """How many failed jobs were requeued, and how many were left in the registry."""
+
+    requeued: int
+    skipped: int
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def requeue_failed_jobs(
+    connection: Redis,
+    queue_name: str,
+    job_ids: Iterable[str] | None = None,
+    *,
+    at_front: bool = False,
+    retries: int | None = None,
+    chunk_size: int = REQUEUE_CHUNK_SIZE,
+    default_timeout: int | None = None,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> RequeueOutcome:
+    """Requeue failed jobs of ``queue_name``: all of them, or the ids given.
+
+    Each job goes back to the queue it came from, as stock
+    ``FailedJobRegistry.requeue`` puts it. ``retries`` gives every requeued
+    job that many retries left. A job no longer in the registry, or whose hash
+    is gone, is skipped. ``on_chunk(requeued, skipped)`` is called after each
+    chunk. The registry and ``job_ids`` are read a chunk at a time.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
+    if retries is not None and retries < 0:
+        raise ValueError(f"retries must not be negative, not {retries}")
+    registry_key = _RQFailedJobRegistry.key_template.format(queue_name)
+    timeout = _RQQueue.DEFAULT_TIMEOUT if default_timeout is None else default_timeout
+    prefix = _RQJob.redis_job_namespace_prefix
+    queue_prefix = _RQQueue.redis_queue_namespace_prefix
+    requeued = skipped = 0
+
+    def ids_in_registry() -> Iterator[list[str]]:
+        # Skipped entries stay in the registry, ahead of those not yet read.
+        while True:
+            members = connection.zrange(registry_key, skipped, skipped + chunk_size - 1)
+            if not members:
+                return
+            yield _impl.ext.member_job_ids(members)
+
+    chunks = ids_in_registry() if job_ids is None else _chunks(job_ids, chunk_size)
+    for chunk in chunks:
+        _impl.ext.validate_job_ids(chunk)
+        with connection.pipeline(transaction=False) as pipeline:
+            for job_id in chunk:
+                pipeline.hget(prefix + job_id, "origin")
+            origins = [(origin or b"").decode() for origin in pipeline.execute()]
+        keys = [registry_key]
+        args: list[Any] = [
+            _impl.ext.utcformat(now()),
+            timeout,
+            _EMPTY_EXC_INFO,
+            1 if at_front else 0,
+            "" if retries is None else retries,
+        ]
+        for job_id, origin in zip(chunk, origins, strict=True):
+            keys += [
+                prefix + job_id,
+                f"{prefix}{job_id}:dependents",
+                f"{prefix}:{job_id}:dependencies",
+                queue_prefix + origin,
+            ]
+            args += [job_id, origin]
+        done, left = run_script(connection, "requeue_failed", keys, args)
+        requeued += done
+        skipped += left
+        if on_chunk is not None:
+            on_chunk(done, left)
+    if requeued or skipped:
+        logger.info(
+            "Failed registry of %s: requeued %d job(s), skipped %d",
+            queue_name,
+            requeued,
+            skipped,
+        )
+    return RequeueOutcome(requeued, skipped)
+
+
+class FailedJobRegistry(_RQFailedJobRegistry, BaseRegistry):
+    """RQ's failed registry with bulk requeueing."""
+
+    def requeue_jobs(
+        self,
+        job_ids: Iterable[str] | None = None,
+        at_front: bool = False,
+        retries: int | None = None,
+    ) -> RequeueOutcome:
+        """Requeue all failed jobs, or those given; see :func:`requeue_failed_jobs`."""
+        return requeue_failed_jobs(
+            self.connection, self.name, job_ids, at_front=at_front, retries=retries
+        )
+
+
+PATCHES: list[tuple[type, type]] = [
+    (_RQBaseRegistry, BaseRegistry),
+    (_RQStartedJobRegistry, StartedJobRegistry),
+    (_RQFailedJobRegistry, FailedJobRegistry),
+]
