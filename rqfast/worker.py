@@ -397,6 +397,7 @@ class _Lifecycle(BaseWorker):
             Result.get_key(job.id),
             destination,
             queue.redis_queues_keys,
+            job.dependencies_key,
         ]
 
     def _queue_finish(
@@ -552,8 +553,8 @@ class _Lifecycle(BaseWorker):
             dependents=False,
             counter="failed_job_count",
             mapping=job.to_dict(),
-            result=None,
-            result_expiry="",
+            result=result,
+            result_expiry=result_expiry,
             job_expiry=job_expiry,
             move="lpush" if at_front else "rpush",
             score="",

@@ -6,7 +6,7 @@
 -- set, KEYS[4] the execution hash, KEYS[5] the job's execution registry,
 -- KEYS[6] the started registry, KEYS[7] the job's results stream,
 -- KEYS[8] the destination (a registry or a queue list), KEYS[9] the set of
--- all queues (rq:queues).
+-- all queues (rq:queues), KEYS[10] the job's dependencies set.
 -- ARGV[1] "1" to stop before any write when the dependents set exists,
 -- ARGV[2] the job id, ARGV[3] the worker counter to increment,
 -- ARGV[4] seconds to add to the worker's total working time ("" for none),
@@ -57,6 +57,7 @@ local function op_finish(K, A)
     if A[8] ~= '' then
         redis.call('EXPIRE', job, A[8])
         redis.call('EXPIRE', dependents, A[8])
+        redis.call('EXPIRE', K[10], A[8])
     end
 
     -- Where the job goes next.
