@@ -11,6 +11,9 @@
 -- ARGV[4] the queue's default timeout, for jobs stored without one
 -- ARGV[5 + i] the i-th job id, as it is stored in the registry
 --
+-- Needs ZMSCORE (Redis 6.2). A chunk holds at most a few thousand ids, well
+-- under Lua's limit on unpack().
+--
 -- A member no longer in the registry, or no longer due, is left alone, so
 -- two schedulers racing on one registry promote each job once. A due
 -- member whose job hash is gone is removed and not queued. Every job
@@ -34,52 +37,83 @@ local function truthy_int(value)
         and tonumber(value) ~= 0
 end
 
-for i = 5, #ARGV do
-    local job_id = ARGV[i]
-    local base = 4 + 3 * (i - 5)
-    local job_key = KEYS[base]
-    local score = redis.call('ZSCORE', registry, job_id)
-    score = score and tonumber(score)
-    if score and score >= 0 and score <= deadline then
-        redis.call('ZREM', registry, job_id)
-        if redis.call('EXISTS', job_key) == 0 then
-            dropped = dropped + 1
-        else
-            local f = redis.call('HMGET', job_key, 'status', 'enqueue_at_front',
-                'enqueue_at_front_on_retry', 'ended_at', 'timeout', 'ttl',
-                'created_at')
-            local at_front = (truthy_int(f[3]) and f[4] and f[4] ~= '')
-                or truthy_int(f[2])
-            if f[1] == 'deferred' then
-                redis.call('ZREM', deferred, job_id)
-            end
-            if not f[7] then
-                redis.call('HSET', job_key, 'created_at', enqueued_at)
-                for _, name in ipairs(always_written) do
-                    redis.call('HSETNX', job_key, name, '')
-                end
-            end
-            if f[5] and f[5] ~= '' then
-                redis.call('HSET', job_key, 'status', 'queued',
-                    'enqueued_at', enqueued_at, 'origin', origin)
-            else
-                redis.call('HSET', job_key, 'status', 'queued',
-                    'enqueued_at', enqueued_at, 'origin', origin,
-                    'timeout', default_timeout)
-            end
-            local ttl = f[6] and tonumber(f[6])
-            if ttl and ttl > 0 then
-                redis.call('EXPIRE', job_key, ttl)
-                redis.call('EXPIRE', KEYS[base + 1], ttl)
-                redis.call('EXPIRE', KEYS[base + 2], ttl)
-            end
-            if at_front then
-                redis.call('LPUSH', queue, job_id)
-            else
-                redis.call('RPUSH', queue, job_id)
-            end
-            promoted = promoted + 1
-        end
+-- Pushes are grouped into runs of one direction: RPUSH a b is RPUSH a then
+-- RPUSH b, and LPUSH a b is LPUSH a then LPUSH b.
+local run, run_front = {}, false
+local function flush()
+    if #run > 0 then
+        redis.call(run_front and 'LPUSH' or 'RPUSH', queue, unpack(run))
+        run = {}
     end
 end
+
+local ids = {}
+for i = 5, #ARGV do
+    ids[#ids + 1] = ARGV[i]
+end
+if #ids == 0 then
+    return {0, 0}
+end
+local scores = redis.call('ZMSCORE', registry, unpack(ids))
+local due = {}
+for i, job_id in ipairs(ids) do
+    local score = scores[i] and tonumber(scores[i])
+    if score and score >= 0 and score <= deadline then
+        due[#due + 1] = i
+    end
+end
+if #due == 0 then
+    return {0, 0}
+end
+local removed = {}
+for n, i in ipairs(due) do
+    removed[n] = ids[i]
+end
+redis.call('ZREM', registry, unpack(removed))
+
+for _, i in ipairs(due) do
+    local job_id = ids[i]
+    local base = 4 + 3 * (i - 1)
+    local job_key = KEYS[base]
+    if redis.call('EXISTS', job_key) == 0 then
+        dropped = dropped + 1
+    else
+        local f = redis.call('HMGET', job_key, 'status', 'enqueue_at_front',
+            'enqueue_at_front_on_retry', 'ended_at', 'timeout', 'ttl',
+            'created_at')
+        local at_front = (truthy_int(f[3]) and f[4] and f[4] ~= '')
+            or truthy_int(f[2])
+        if f[1] == 'deferred' then
+            redis.call('ZREM', deferred, job_id)
+        end
+        if not f[7] then
+            redis.call('HSET', job_key, 'created_at', enqueued_at)
+            for _, name in ipairs(always_written) do
+                redis.call('HSETNX', job_key, name, '')
+            end
+        end
+        if f[5] and f[5] ~= '' then
+            redis.call('HSET', job_key, 'status', 'queued',
+                'enqueued_at', enqueued_at, 'origin', origin)
+        else
+            redis.call('HSET', job_key, 'status', 'queued',
+                'enqueued_at', enqueued_at, 'origin', origin,
+                'timeout', default_timeout)
+        end
+        local ttl = f[6] and tonumber(f[6])
+        if ttl and ttl > 0 then
+            redis.call('EXPIRE', job_key, ttl)
+            redis.call('EXPIRE', KEYS[base + 1], ttl)
+            redis.call('EXPIRE', KEYS[base + 2], ttl)
+        end
+        at_front = at_front and true or false
+        if at_front ~= run_front then
+            flush()
+            run_front = at_front
+        end
+        run[#run + 1] = job_id
+        promoted = promoted + 1
+    end
+end
+flush()
 return {promoted, dropped}
