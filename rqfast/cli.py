@@ -16,6 +16,8 @@ import click
 #: Subcommand name -> "module:attribute" of its click command.
 SUBCOMMANDS: dict[str, str] = {
     "demo": "rqfast.demo:demo_command",
+    "worker": "rqfast.worker_command:worker_command",
+    "bench": "rqfast.bench:bench_command",
 }
 
 
