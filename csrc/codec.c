@@ -312,9 +312,10 @@ decode_timestamp(rqf_state *st, int field, PyObject *value)
     int status;
 
     if (PyBytes_GET_SIZE(value) > RQF_MAX_TIMESTAMP_LEN) {
-        raise_field_error(st, field,
-                          PyUnicode_FromFormat("timestamp longer than %d bytes",
-                                               RQF_MAX_TIMESTAMP_LEN));
+        raise_field_error(
+            st, field,
+            PyUnicode_FromFormat("timestamp longer than %d bytes",
+                                 RQF_MAX_TIMESTAMP_LEN));
         return NULL;
     }
     status = rqf_parse_timestamp_bytes(st, PyBytes_AS_STRING(value),
@@ -428,9 +429,10 @@ decode_list(const rqf_state *st, int field, PyObject *value, int ints)
     int status;
 
     if (PyBytes_GET_SIZE(value) > RQF_MAX_JSON_LEN) {
-        raise_field_error(st, field,
-                          PyUnicode_FromFormat("JSON list longer than %d bytes",
-                                               RQF_MAX_JSON_LEN));
+        raise_field_error(
+            st, field,
+            PyUnicode_FromFormat("JSON list longer than %d bytes",
+                                 RQF_MAX_JSON_LEN));
         return NULL;
     }
     if (ints) {

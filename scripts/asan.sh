@@ -9,7 +9,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-python}"
-work="$(mktemp -d "${TMPDIR:-/tmp}/rqfast-asan.XXXXXX")"
+work="$("$python" -c 'import tempfile; print(tempfile.mkdtemp(prefix="rqfast-asan-"))')"
 trap 'rm -rf "$work"' EXIT
 
 # Copy the sources only: no git data, no earlier builds.
@@ -22,6 +22,11 @@ RQFAST_ASAN=1 "$python" setup.py -q build_ext --inplace >build.log 2>&1 || {
     cat build.log
     exit 1
 }
+
+if ! ldd rqfast/_speedups*.so | grep -q libasan; then
+    echo "asan.sh: the extension was not built with AddressSanitizer" >&2
+    exit 1
+fi
 
 libasan="$(gcc -print-file-name=libasan.so)"
 if [[ ! -e "$libasan" ]]; then

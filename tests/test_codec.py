@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import string
 import sys
 import zlib
@@ -40,8 +41,10 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-FEW = settings(settings.get_profile("codec"), max_examples=150)
-MANY = settings(settings.get_profile("codec"), max_examples=600)
+# RQFAST_CODEC_EXAMPLES scales the differential tests up for a longer hunt.
+SCALE = int(os.environ.get("RQFAST_CODEC_EXAMPLES", "600"))
+FEW = settings(settings.get_profile("codec"), max_examples=max(1, SCALE // 4))
+MANY = settings(settings.get_profile("codec"), max_examples=SCALE)
 
 
 @pytest.fixture(autouse=True, params=list(IMPLEMENTATIONS))
