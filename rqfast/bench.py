@@ -66,7 +66,7 @@ _stock_send = redis.connection.AbstractConnection.send_packed_command
 
 def _counting_send(self: Any, command: Any, check_health: bool = True) -> None:
     _sent.value += 1
-    _stock_send(self, command, check_health)
+    _stock_send(self, command, check_health)  # type: ignore[no-untyped-call]
 
 
 @contextlib.contextmanager
@@ -162,7 +162,7 @@ def run_workload(
         if flush is not None:
             flush()
         ended.append(time.perf_counter())
-        teardown()
+        teardown()  # type: ignore[no-untyped-call]
 
     worker.teardown = timed_teardown  # type: ignore[method-assign]
     commands_before = _commands(connection)

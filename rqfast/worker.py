@@ -56,8 +56,8 @@ import rq.worker
 from rq.defaults import DEFAULT_FAILURE_TTL, DEFAULT_WORKER_TTL
 from rq.executions import Execution
 from rq.job import JobStatus
-from rq.results import Result
 from rq.job import Retry as _RQRetry
+from rq.results import Result
 from rq.suspension import WORKERS_SUSPENDED
 from rq.timeouts import HorseMonitorTimeoutException, JobTimeoutException
 from rq.utils import current_timestamp, now, utcformat
@@ -84,7 +84,7 @@ _stock_handle_job_success = BaseWorker.handle_job_success
 _stock_handle_job_failure = BaseWorker.handle_job_failure
 _stock_handle_job_retry = BaseWorker.handle_job_retry
 _stock_teardown = BaseWorker.teardown
-_job_stack = rq.job._job_stack  # type: ignore[attr-defined]
+_job_stack = rq.job._job_stack
 
 
 @dataclass
@@ -107,6 +107,11 @@ def _flat(mapping: dict[str, Any]) -> list[Any]:
         items.append(key)
         items.append(value)
     return items
+
+
+def _text(value: bytes | str) -> str:
+    """Return a reply from Redis as text."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _score_for(ttl: int) -> int | str:
@@ -163,7 +168,7 @@ class _Lifecycle(BaseWorker):
     ) -> tuple[RQJob, RQQueue] | None:
         """Finish the last job and start the next one in one call when possible."""
         names = ",".join(self.queue_names())
-        self.procline("Listening on " + names)
+        self.procline("Listening on " + names)  # type: ignore[no-untyped-call]
         idle_since = now()
         idle_left = max_idle_time
         wait = 1.0
@@ -172,7 +177,7 @@ class _Lifecycle(BaseWorker):
             try:
                 if self.should_run_maintenance_tasks:
                     self.flush()
-                    self.run_maintenance_tasks()
+                    self.run_maintenance_tasks()  # type: ignore[no-untyped-call]
                 answer = self._start(claim)
                 claim = None
                 if answer[0] == b"suspended":
@@ -205,7 +210,7 @@ class _Lifecycle(BaseWorker):
                 )
 
     def _start(self, claim: tuple[int, str] | None) -> list[Any]:
-        """Send the pending finish phase, if any, and a start phase; answer the start."""
+        """Send any pending finish with a start phase; return the start's answer."""
         queues = self._ordered_queues
         execution_id = uuid.uuid4().hex
         execution = Execution(execution_id, "", self.connection, worker_name=self.name)
@@ -264,13 +269,13 @@ class _Lifecycle(BaseWorker):
             )
             if job_id is None:
                 return None
-            return 0, job_id.decode()
+            return 0, _text(job_id)
         popped = self.connection.blpop([queue.key for queue in queues], timeout)
         if popped is None:
             return None
         queue_key, job_id = popped
-        index = [queue.key for queue in queues].index(queue_key.decode())
-        return index, job_id.decode()
+        index = [queue.key for queue in queues].index(_text(queue_key))
+        return index, _text(job_id)
 
     def _started(self, answer: list[Any]) -> tuple[RQJob, RQQueue]:
         """Build the job and its queue from a start phase's answer."""
@@ -292,7 +297,7 @@ class _Lifecycle(BaseWorker):
         execution.job_id = job_id
         self.execution = execution
         self.reorder_queues(reference_queue=queue)
-        job.redis_server_version = self.get_redis_server_version()
+        job.redis_server_version = self.get_redis_server_version()  # type: ignore[no-untyped-call]
         if self.log_job_description:
             self.log.info(
                 "Worker %s: %s: %s (%s)", self.name, queue.name, job.description, job_id
@@ -323,24 +328,24 @@ class _Lifecycle(BaseWorker):
         try:
             self.flush()
         finally:
-            _stock_teardown(self)
+            _stock_teardown(self)  # type: ignore[no-untyped-call]
 
     # Running one job ---------------------------------------------------
 
     def perform_job(self, job: RQJob, queue: RQQueue) -> bool:
         """Run a job started by the start phase and decide how it ends."""
-        self.procline(
+        self.procline(  # type: ignore[no-untyped-call]
             f"Processing {job.func_name} from {job.origin} since {time.time()}"
         )
         try:
             job.started_at = now()
             timeout = job.timeout or self.queue_class.DEFAULT_TIMEOUT
             with self.death_penalty_class(timeout, JobTimeoutException, job_id=job.id):
-                _job_stack.push(job)
+                _job_stack.push(job)  # type: ignore[no-untyped-call]
                 try:
                     job._result = job._execute()
                 finally:
-                    _job_stack.pop()
+                    _job_stack.pop()  # type: ignore[no-untyped-call]
             return_value = job._result
             job.ended_at = job.last_heartbeat = now()
             if isinstance(return_value, _RQRetry):
@@ -394,7 +399,7 @@ class _Lifecycle(BaseWorker):
             execution.key,
             f"rq:executions:{job.id}",
             queue.started_job_registry.key,
-            Result.get_key(job.id),
+            Result.get_key(job.id),  # type: ignore[no-untyped-call]
             destination,
             queue.redis_queues_keys,
             job.dependencies_key,
@@ -736,7 +741,7 @@ class Worker(_Lifecycle, rq.worker.Worker):
             self.log.warning(
                 "Worker %s: job %s failed (%s)", self.name, job.id, exc_string
             )
-            self.handle_work_horse_killed(job, None, status, None)
+            self.handle_work_horse_killed(job, None, status, None)  # type: ignore[no-untyped-call]
             _stock_handle_job_failure(self, job, queue, exc_string=exc_string)
 
 
