@@ -23,7 +23,8 @@ RQFAST_ASAN=1 "$python" setup.py -q build_ext --inplace >build.log 2>&1 || {
     exit 1
 }
 
-if ! ldd rqfast/_speedups*.so | grep -q libasan; then
+ldd rqfast/_speedups*.so >ldd.log
+if ! grep -q libasan ldd.log; then
     echo "asan.sh: the extension was not built with AddressSanitizer" >&2
     exit 1
 fi
