@@ -180,9 +180,8 @@ def retry_interval(intervals: list[int] | None, retries_left: int) -> int:
             f"not {type(intervals).__name__}"
         )
     if not isinstance(retries_left, int):
-        raise TypeError(
-            f"retry_interval() retries_left must be int, not {type(retries_left).__name__}"
-        )
+        kind = type(retries_left).__name__
+        raise TypeError(f"retry_interval() retries_left must be int, not {kind}")
     if not intervals:
         return 0
     if retries_left < 1:
