@@ -215,6 +215,8 @@ class Job(_RQJob):
             mapping[POLICY_FIELD] = policy.to_json()
         elif state.get("_rqfast_policy_raw"):
             mapping[POLICY_FIELD] = state["_rqfast_policy_raw"]
+        if state.get("_rqfast_attempts_raw"):
+            mapping[ATTEMPTS_FIELD] = state["_rqfast_attempts_raw"]
         return mapping
 
     def get_retry_interval(self) -> int:
