@@ -264,16 +264,24 @@ rqf_py_validate_job_ids(PyObject *module, PyObject *const *args,
     Py_RETURN_NONE;
 }
 
-/* Read a number that is an int or a float but not a bool into *out.
-   Returns 0, or -1 with TypeError or OverflowError. */
+/* Return 0 when number is an int or a float but not a bool, else -1 with
+   TypeError. */
 static int
-read_number(const char *what, PyObject *number, double *out)
+check_number(const char *what, PyObject *number)
 {
     if (PyBool_Check(number) ||
         !(PyLong_Check(number) || PyFloat_Check(number))) {
         rqf_type_error(what, "a number", number);
         return -1;
     }
+    return 0;
+}
+
+/* Convert a number already accepted by check_number into *out.
+   Returns 0, or -1 with OverflowError. */
+static int
+to_double(PyObject *number, double *out)
+{
     *out = PyFloat_AsDouble(number);
     if (*out == -1.0 && PyErr_Occurred()) {
         return -1;
@@ -299,7 +307,8 @@ rqf_py_partition_by_deadline(PyObject *module, PyObject *const *args,
     if (check_sequence("scored", scored) < 0) {
         return NULL;
     }
-    if (read_number("deadline", args[1], &limit) < 0) {
+    if (check_number("deadline", args[1]) < 0 ||
+        to_double(args[1], &limit) < 0) {
         return NULL;
     }
     due = PyList_New(0);
@@ -319,11 +328,16 @@ rqf_py_partition_by_deadline(PyObject *module, PyObject *const *args,
                             "scored entries must be (member, score) tuples");
             goto done;
         }
-        if (read_number("score", PyTuple_GET_ITEM(entry, 1), &score) < 0) {
+        /* The twin's order: the score's type, the member, then the
+           score's value. */
+        if (check_number("score", PyTuple_GET_ITEM(entry, 1)) < 0) {
             goto done;
         }
         text = member_text(PyTuple_GET_ITEM(entry, 0));
         if (text == NULL) {
+            goto done;
+        }
+        if (to_double(PyTuple_GET_ITEM(entry, 1), &score) < 0) {
             goto done;
         }
         if (PyList_Append(score >= 0.0 && score <= limit ? due : rest,
