@@ -21,7 +21,7 @@ import json
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import rq.job
@@ -92,6 +92,58 @@ class Attempt:
     retry_in: float | None
 
 
+#: How many failed attempts a job keeps, the newest.
+ATTEMPTS_KEPT = 10
+#: How much of each attempt's exception message and traceback is kept.
+MESSAGE_CHARS = 1000
+TRACEBACK_CHARS = 4000
+
+
+def _attempt_entries(job: _RQJob) -> list[dict[str, Any]]:
+    raw = job.__dict__.get("_rqfast_attempts_raw")
+    if not raw:
+        return []
+    entries: list[dict[str, Any]] = json.loads(zlib.decompress(raw))
+    return entries
+
+
+def last_attempt(job: _RQJob) -> dict[str, Any] | None:
+    """Return the newest recorded failed attempt of a job, as stored."""
+    entries = _attempt_entries(job)
+    return entries[-1] if entries else None
+
+
+def record_attempt(
+    job: _RQJob,
+    number: int,
+    exc: BaseException | None,
+    traceback_text: str,
+    worker_name: str | None,
+    retry_in: float | None,
+) -> None:
+    """Add a failed attempt to a job's history; the next save stores it."""
+    kind = type(exc) if exc is not None else None
+    entry = {
+        "n": number,
+        "type": (
+            ""
+            if kind is None
+            else kind.__qualname__
+            if kind.__module__ == "builtins"
+            else f"{kind.__module__}.{kind.__qualname__}"
+        ),
+        "message": str(exc)[:MESSAGE_CHARS] if exc is not None else "",
+        "traceback": traceback_text[-TRACEBACK_CHARS:],
+        "at": _impl.ext.utcformat(datetime.now(timezone.utc)),
+        "worker": worker_name,
+        "retry_in": retry_in,
+    }
+    entries = [*_attempt_entries(job)[-(ATTEMPTS_KEPT - 1) :], entry]
+    job.__dict__["_rqfast_attempts_raw"] = zlib.compress(
+        json.dumps(entries, separators=(",", ":")).encode()
+    )
+
+
 class Job(_RQJob):
     """An RQ job whose hash is decoded and encoded in C."""
 
@@ -117,10 +169,6 @@ class Job(_RQJob):
     @property
     def attempts(self) -> list[Attempt]:
         """Return this job's failed attempts, oldest first (a bounded number)."""
-        raw = self.__dict__.get("_rqfast_attempts_raw")
-        if not raw:
-            return []
-        entries = json.loads(zlib.decompress(raw))
         return [
             Attempt(
                 number=entry["n"],
@@ -131,7 +179,7 @@ class Job(_RQJob):
                 worker_name=entry.get("worker"),
                 retry_in=entry.get("retry_in"),
             )
-            for entry in entries
+            for entry in _attempt_entries(self)
         ]
 
     def restore(self, raw_data: Mapping[Any, Any]) -> None:

@@ -63,9 +63,11 @@ from rq.timeouts import HorseMonitorTimeoutException, JobTimeoutException
 from rq.utils import current_timestamp, now, utcformat
 from rq.worker.base import BaseWorker, WorkerStatus
 
-from .job import Job
+from .job import Job, attach_policy, last_attempt, record_attempt
 from .queue import Queue
+from .retry import Retry, retry_after_of
 from .scripts import lifecycle_script
+from .stats import counters_key
 
 if TYPE_CHECKING:
     from rq.job import Job as RQJob
@@ -128,6 +130,14 @@ def _result_expiry(ttl: int | None) -> str | int:
     return "persist" if ttl == -1 else ttl
 
 
+def _success_counters(job: RQJob) -> tuple[str, ...]:
+    """Return the counters a success increments: after how many failed attempts."""
+    last = last_attempt(job)
+    if last is None:
+        return ()
+    return ("succeeded_after_retry", f"succeeded_after:{last['n']}")
+
+
 class _Lifecycle(BaseWorker):
     """The per-job path shared by both workers; not for direct use."""
 
@@ -137,7 +147,12 @@ class _Lifecycle(BaseWorker):
     _runs_in_process = "1"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Create the worker as stock RQ does; no finish phase is pending."""
+        """Create the worker as stock RQ does; no finish phase is pending.
+
+        ``retry``, a keyword-only extra, is the policy of jobs enqueued without
+        one; a job's own policy wins.
+        """
+        self.default_retry: _RQRetry | None = kwargs.pop("retry", None)
         _stock_init(self, *args, **kwargs)
         self._pending: _Finish | None = None
         self._suspension_checked = False
@@ -364,7 +379,7 @@ class _Lifecycle(BaseWorker):
                 exc_info = sys.exc_info()
             exc_string = "".join(traceback.format_exception(*exc_info))
             self.handle_exception(job, *exc_info)
-            self._failed(job, queue, exc_string)
+            self._failed(job, queue, exc_string, exc_info[1])
             return False
         self.log.info("Worker %s: %s: Job OK (%s)", self.name, job.origin, job.id)
         if self.log_result_lifespan:
@@ -420,8 +435,13 @@ class _Lifecycle(BaseWorker):
         move: str,
         score: int | str,
         queues_member: str,
+        counters: tuple[str, ...] = (),
     ) -> None:
-        """Prepare a finish phase; send it now or with the next start."""
+        """Prepare a finish phase; send it now or with the next start.
+
+        ``counters`` are fields of the queue's rqfast counters hash to
+        increment in the same call.
+        """
         working = ""
         if job.started_at and job.ended_at:
             working = repr((job.ended_at - job.started_at).total_seconds())
@@ -447,6 +467,9 @@ class _Lifecycle(BaseWorker):
             *result_items,
         ]
         keys = self._finish_keys(job, queue, destination)
+        if counters:
+            keys.append(counters_key(queue.name))
+            args += [len(counters), *counters]
         self._pending = _Finish(keys, args, job, queue, dependents)
         self.execution = None
         self._state = WorkerStatus.IDLE
@@ -492,12 +515,18 @@ class _Lifecycle(BaseWorker):
             move="zadd",
             score=_score_for(ttl),
             queues_member="",
+            counters=_success_counters(job),
         )
         if job.webhooks:
             job.send_webhooks(JobStatus.FINISHED)
 
     def _give_up(
-        self, job: RQJob, queue: RQQueue, exc_string: str, result: dict[str, Any]
+        self,
+        job: RQJob,
+        queue: RQQueue,
+        exc_string: str,
+        result: dict[str, Any],
+        counters: tuple[str, ...] = (),
     ) -> None:
         """Move a job to its FailedJobRegistry with a result entry."""
         ttl = DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl
@@ -516,6 +545,7 @@ class _Lifecycle(BaseWorker):
             move="zadd",
             score=ttl if ttl < 0 else current_timestamp() + ttl,
             queues_member="",
+            counters=counters,
         )
         if job.webhooks:
             job.send_webhooks(JobStatus.FAILED, exc_string=exc_string)
@@ -528,6 +558,7 @@ class _Lifecycle(BaseWorker):
         at_front: bool,
         result: dict[str, Any] | None = None,
         result_expiry: str | int = "",
+        counters: tuple[str, ...] = (),
     ) -> None:
         """Put a failed job back on its queue, or schedule it ``delay`` s from now."""
         job_expiry: str | int = job.ttl if job.ttl is not None and job.ttl > 0 else ""
@@ -548,6 +579,7 @@ class _Lifecycle(BaseWorker):
                 move="zadd",
                 score=calendar.timegm(when.utctimetuple()),
                 queues_member=queue.key,
+                counters=counters,
             )
             return
         queue._prepare_for_queue(job)
@@ -564,13 +596,20 @@ class _Lifecycle(BaseWorker):
             move="lpush" if at_front else "rpush",
             score="",
             queues_member="",
+            counters=counters,
         )
 
     def _attempt(self, job: RQJob) -> int:
         """Return the number of the execution that just ended."""
         return int(job.__dict__.get("_rqfast_executions", 1))
 
-    def _failed(self, job: RQJob, queue: RQQueue, exc_string: str) -> None:
+    def _failed(
+        self,
+        job: RQJob,
+        queue: RQQueue,
+        exc_string: str,
+        exc: BaseException | None = None,
+    ) -> None:
         """Finish a job that raised: retry it now, later, or fail it for good."""
         if (
             self._stopped_job_id == job.id
@@ -590,6 +629,26 @@ class _Lifecycle(BaseWorker):
             )
             return
         attempt = self._attempt(job)
+        policy = self._policy_for(job)
+        if exc is not None and policy is not None and not policy.should_retry(exc):
+            self.log.error(
+                "Worker %s: job %s attempt %d failed with %s, which its retry "
+                "policy does not retry\n%s",
+                self.name,
+                job.id,
+                attempt,
+                type(exc).__name__,
+                exc_string,
+            )
+            record_attempt(job, attempt, exc, exc_string, self.name, None)
+            self._give_up(
+                job,
+                queue,
+                exc_string,
+                self._result(job, Result.Type.FAILED, exc_string=exc_string),
+                counters=("gave_up",),
+            )
+            return
         if not job.should_retry:
             self.log.error(
                 "Worker %s: job %s attempt %d failed, no retries left\n%s",
@@ -598,16 +657,21 @@ class _Lifecycle(BaseWorker):
                 attempt,
                 exc_string,
             )
+            exhausted = job.retries_left is not None
+            if exhausted:
+                record_attempt(job, attempt, exc, exc_string, self.name, None)
             self._give_up(
                 job,
                 queue,
                 exc_string,
                 self._result(job, Result.Type.FAILED, exc_string=exc_string),
+                counters=("exhausted",) if exhausted else (),
             )
             return
-        delay = job.get_retry_interval()
+        delay = self._retry_delay(job, policy, exc)
         assert job.retries_left
         job.retries_left -= 1
+        record_attempt(job, attempt, exc, exc_string, self.name, delay)
         self.log.error(
             "Worker %s: job %s attempt %d failed, runs again %s (%d retries left)\n%s",
             self.name,
@@ -619,7 +683,44 @@ class _Lifecycle(BaseWorker):
             job.retries_left,
             exc_string,
         )
-        self._again(job, queue, delay, job.enqueue_at_front_on_retry)
+        self._again(
+            job, queue, delay, job.enqueue_at_front_on_retry, counters=("retried",)
+        )
+
+    def _policy_for(self, job: RQJob) -> Retry | None:
+        """Return the rqfast policy a failed job follows, applying the worker's default.
+
+        A job enqueued without any retry takes the worker's ``retry``: its
+        count and deterministic delays go into the job's stock fields, and its
+        extras (if any) into ``rqfast_retry``, so that later attempts follow it
+        wherever they run.
+        """
+        policy: Retry | None = getattr(job, "retry_policy", None)
+        default = self.default_retry
+        if policy is not None or default is None:
+            return policy
+        if job.retries_left is not None or job.number_of_retries is not None:
+            return None
+        job.retries_left = default.max
+        job.retry_intervals = list(default.intervals)
+        job.enqueue_at_front_on_retry = default.enqueue_at_front
+        attach_policy(job, default)
+        return default if isinstance(default, Retry) else None
+
+    def _retry_delay(
+        self, job: RQJob, policy: Retry | None, exc: BaseException | None
+    ) -> float:
+        """Return the delay before a failed job's next attempt."""
+        if policy is not None:
+            assert job.retries_left
+            number = min(max(policy.max - job.retries_left + 1, 1), policy.max)
+            last = last_attempt(job)
+            previous = last.get("retry_in") if last else None
+            return policy.delay(number, previous, exc, key=job.id)
+        asked = retry_after_of(exc) if exc is not None else None
+        if asked is not None:
+            return asked
+        return job.get_retry_interval()
 
     def _returned_retry(self, job: RQJob, queue: RQQueue, retry: _RQRetry) -> None:
         """Finish a job that returned a Retry: retry it, or fail it at the limit."""

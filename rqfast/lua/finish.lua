@@ -17,7 +17,9 @@
 -- ARGV[11] the registry score, ARGV[12] a member to add to KEYS[9] ("" for
 -- none), ARGV[13] the number n of job hash values, ARGV[14] the number m
 -- of result entry values, then n field/value items for the job hash and m
--- for the result entry (m = 0 writes no result).
+-- for the result entry (m = 0 writes no result). Optionally, KEYS[11] the
+-- queue's rqfast counters hash and, after the items, the number c of its
+-- fields to increment by one, then those c fields.
 --
 -- Returns {"dependents"} without writing anything when asked to check and
 -- the job has dependents (the client then takes stock RQ's path for them),
@@ -70,6 +72,12 @@ local function op_finish(K, A)
     end
     if A[12] ~= '' then
         redis.call('SADD', K[9], A[12])
+    end
+
+    -- rqfast's per-queue retry counters, when the client names any.
+    local c = tonumber(A[15 + n + m] or '0')
+    for i = 16 + n + m, 15 + n + m + c do
+        redis.call('HINCRBY', K[11], A[i], 1)
     end
 
     -- The worker is idle until its next job; this is also its heartbeat.
