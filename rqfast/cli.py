@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "rqfast.demo:demo_command",
     "worker": "rqfast.worker_command:worker_command",
     "bench": "rqfast.bench:bench_command",
+    "stats": "rqfast.stats:stats_command",
 }
 
 

@@ -304,6 +304,48 @@ class Retry(_RQRetry):
         )
         return retry
 
+    @classmethod
+    def from_spec(cls, spec: str) -> Retry:
+        """Build a policy from a command-line spec.
+
+        ``"3"`` is three immediate retries; otherwise comma-separated
+        ``name=value`` pairs: ``max``, ``interval`` (seconds, or delays joined
+        by ``/``), ``backoff``, ``cap``, ``jitter``, ``seed``, ``on`` and
+        ``giveup_on`` (exception import paths joined by ``|``), ``retry_if``
+        and ``at_front``. Example: ``max=5,interval=1,backoff=2,cap=60,jitter=full``.
+        """
+        text = spec.strip()
+        if text.isdigit():
+            return cls(int(text))
+        options: dict[str, Any] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            name, sep, value = part.partition("=")
+            name, value = name.strip(), value.strip()
+            if not sep or not value:
+                raise ValueError(
+                    f"retry spec {spec!r}: expected name=value, got {part!r}"
+                )
+            if name in ("max", "seed"):
+                options[name] = int(value)
+            elif name == "interval":
+                delays = [float(v) if "." in v else int(v) for v in value.split("/")]
+                options[name] = delays[0] if len(delays) == 1 else delays
+            elif name in ("backoff", "cap"):
+                options[name] = float(value)
+            elif name == "jitter":
+                options[name] = value
+            elif name in ("on", "giveup_on"):
+                options[name] = [_import_exception(v.strip()) for v in value.split("|")]
+            elif name == "retry_if":
+                options[name] = import_attribute(value)
+            elif name == "at_front":
+                options["enqueue_at_front"] = value.lower() in ("1", "true", "yes")
+            else:
+                raise ValueError(f"retry spec {spec!r}: unknown setting {name!r}")
+        if "max" not in options:
+            raise ValueError(f"retry spec {spec!r}: max= is required")
+        return cls(**options)
+
     def should_retry(self, exc: BaseException) -> bool:
         """Return whether this policy retries after ``exc`` (retries left aside)."""
         if isinstance(exc, self.giveup_on):

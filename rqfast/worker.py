@@ -146,13 +146,16 @@ class _Lifecycle(BaseWorker):
     #: "1" when the job runs in the worker's own process (heartbeat TTL rule).
     _runs_in_process = "1"
 
+    #: The retry policy of jobs enqueued without one (``retry=`` overrides it).
+    default_retry: _RQRetry | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Create the worker as stock RQ does; no finish phase is pending.
 
         ``retry``, a keyword-only extra, is the policy of jobs enqueued without
         one; a job's own policy wins.
         """
-        self.default_retry: _RQRetry | None = kwargs.pop("retry", None)
+        self.default_retry = kwargs.pop("retry", self.default_retry)
         _stock_init(self, *args, **kwargs)
         self._pending: _Finish | None = None
         self._suspension_checked = False
