@@ -13,12 +13,15 @@ started and the URL is used as it is.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.util
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -37,6 +40,7 @@ PATH_NAMES = ("redis-server", "valkey-server")
 STARTUP_TIMEOUT = 15.0
 #: Seconds to wait for a server to exit after SIGTERM.
 SHUTDOWN_TIMEOUT = 10.0
+_PR_SET_PDEATHSIG = 1
 
 
 class ServerNotFoundError(RuntimeError):
@@ -191,6 +195,7 @@ class RedisServer:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 cwd=workdir,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         except OSError as exc:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -239,6 +244,18 @@ class RedisServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send the server SIGTERM when the thread that started it ends.
+
+    A test process that is killed (or ended with ``os._exit``, as
+    pytest-timeout's thread method does) runs no teardown; without this its
+    server would outlive it. The signal follows the starting thread, so start
+    servers from a thread that lives as long as they should.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _read_tail(path: str, lines: int = 20) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 import redis
 
@@ -82,3 +84,26 @@ def test_binary_that_cannot_run_is_reported(tmp_path: Path) -> None:
     os.chmod(not_executable, 0o644)
     with pytest.raises(_server.ServerStartError, match="cannot run"):
         _server.RedisServer(binary=not_executable).start()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="parent-death signal is Linux's")
+def test_server_ends_with_a_process_that_skips_teardown() -> None:
+    code = (
+        "import os\n"
+        "from rqfast import _server\n"
+        "server = _server.RedisServer()\n"
+        "server.start()\n"
+        "print(server.url, server.process.pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    url, pid = completed.stdout.split()
+    try:
+        server = psutil.Process(int(pid))
+    except psutil.NoSuchProcess:
+        return
+    # Generous: the server only has to notice SIGTERM and exit.
+    server.wait(timeout=60)
+    assert not _server.ping(url)
