@@ -314,6 +314,13 @@ def report(version: str, results: dict[str, Run], rerun: Run | None) -> int:
                 print(f"  {again.get(test, 'NOT RUN'):7} {test}")
     elif len(results) == 2:
         print("\nEvery test that passes on stock RQ passes with rqfast.")
+    print()
+    for label in labels:
+        tally = tallies[label]
+        print(
+            f"{label}: {tally['PASSED']} passed, "
+            f"{tally['FAILED'] + tally['ERROR']} failed, {tally['SKIPPED']} skipped"
+        )
     return status
 
 
