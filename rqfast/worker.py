@@ -44,6 +44,8 @@ import sys
 import time
 import traceback
 import uuid
+import zlib
+from base64 import b64encode
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -86,6 +88,8 @@ _stock_handle_job_success = BaseWorker.handle_job_success
 _stock_handle_job_failure = BaseWorker.handle_job_failure
 _stock_handle_job_retry = BaseWorker.handle_job_retry
 _stock_teardown = BaseWorker.teardown
+_stock_job_init = rq.job.Job.__init__
+_UNSERIALIZABLE_RETURN_VALUE = rq.job.UNSERIALIZABLE_RETURN_VALUE_PAYLOAD  # type: ignore[attr-defined]
 _job_stack = rq.job._job_stack
 
 
@@ -114,6 +118,26 @@ def _flat(mapping: dict[str, Any]) -> list[Any]:
 def _text(value: bytes | str) -> str:
     """Return a reply from Redis as text."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _encoded(value: Any) -> bytes:
+    """Return the bytes redis-py sends for a job hash value."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, float):
+        return repr(value).encode()
+    return str(value).encode()
+
+
+def _changed(mapping: dict[str, Any], raw: dict[bytes, bytes]) -> dict[str, Any]:
+    """Return the entries of ``mapping`` whose bytes differ from the hash read."""
+    return {
+        name: value
+        for name, value in mapping.items()
+        if raw.get(name.encode()) != _encoded(value)
+    }
 
 
 def _score_for(ttl: int) -> int | str:
@@ -204,7 +228,13 @@ class _Lifecycle(BaseWorker):
                     continue
                 self._suspension_checked = True
                 if answer[0] == b"job":
-                    return self._started(answer)
+                    try:
+                        return self._started(answer)
+                    except Exception as error:
+                        if getattr(error, "job_id", None) is None:
+                            raise
+                        self._set_aside_unreadable(error)
+                        continue
                 if timeout is None:
                     return None
                 block = timeout if idle_left is None else min(timeout, idle_left)
@@ -229,14 +259,10 @@ class _Lifecycle(BaseWorker):
 
     def _start(self, claim: tuple[int, str] | None) -> list[Any]:
         """Send any pending finish with a start phase; return the start's answer."""
-        queues = self._ordered_queues
         execution_id = uuid.uuid4().hex
         execution = Execution(execution_id, "", self.connection, worker_name=self.name)
         started = execution.created_at
-        keys: list[str] = [self.key, WORKERS_SUSPENDED]
-        for queue in queues:
-            keys += [queue.key, queue.started_job_registry.key]
-            keys.append(queue.intermediate_queue_key)
+        keys = self._start_keys()
         args: list[Any] = [
             self.name,
             execution_id,
@@ -263,6 +289,54 @@ class _Lifecycle(BaseWorker):
             self._finish_with_dependents(pending)
             return self._call([("start", keys, args)])[0]  # type: ignore[no-any-return]
         return answers[1]  # type: ignore[no-any-return]
+
+    def _start_keys(self) -> list[str]:
+        """Return the start phase's keys for the queues in their current order."""
+        queues = self._ordered_queues
+        names = tuple(queue.name for queue in queues)
+        cache: dict[tuple[str, ...], list[str]] = self.__dict__.setdefault(
+            "_rqfast_start_keys", {}
+        )
+        keys = cache.get(names)
+        if keys is None:
+            keys = [self.key, WORKERS_SUSPENDED]
+            for queue in queues:
+                keys += [queue.key, queue.started_job_registry.key]
+                keys.append(queue.intermediate_queue_key)
+            cache[names] = keys
+        return keys
+
+    def _new_job(self, job_id: str) -> RQJob:
+        """Return an empty job object, as the job class's constructor makes one.
+
+        Stock Job.__init__ resolves the serializer (a Protocol isinstance
+        check) and sets some forty attributes; a job of the stock constructor
+        is copied from a template made once, its containers copied too.
+        """
+        job_class = self.job_class
+        if job_class.__init__ is not _stock_job_init:
+            return job_class(
+                job_id, connection=self.connection, serializer=self.serializer
+            )
+        template = self.__dict__.get("_rqfast_job_template")
+        if template is None or type(template[0]) is not job_class:
+            made = job_class(
+                job_id, connection=self.connection, serializer=self.serializer
+            )
+            mutable = tuple(
+                name
+                for name, value in vars(made).items()
+                if isinstance(value, (list, dict, set))
+            )
+            template = (made, dict(vars(made)), mutable)
+            self.__dict__["_rqfast_job_template"] = template
+        job = job_class.__new__(job_class)
+        state = job.__dict__
+        state.update(template[1])
+        for name in template[2]:
+            state[name] = state[name].copy()
+        state["_id"] = job_id
+        return job
 
     def _call(self, phases: list[tuple[str, list[str], list[Any]]]) -> list[Any]:
         """Run lifecycle phases in one script call and return their answers."""
@@ -301,11 +375,10 @@ class _Lifecycle(BaseWorker):
         job_id = answer[2].decode()
         values = iter(answer[3])
         raw = dict(zip(values, values, strict=True))
-        job = self.job_class(
-            job_id, connection=self.connection, serializer=self.serializer
-        )
+        job = self._new_job(job_id)
         try:
             job.restore(raw)
+            job.__dict__["_rqfast_raw"] = raw
             job.__dict__["_rqfast_executions"] = int(raw.get(b"rqfast_executions", 1))
         except Exception as error:
             error.job_id = job_id  # type: ignore[attr-defined]
@@ -324,6 +397,48 @@ class _Lifecycle(BaseWorker):
             self.log.info("Worker %s: %s: %s", self.name, queue.name, job_id)
         return job, queue
 
+    def _set_aside_unreadable(self, error: Exception) -> None:
+        """Fail a job whose hash cannot be read, with the reason, and go on.
+
+        The job hash is left as it is but for its status, end time and
+        ``exc_info``; the failure is recorded (failed registry, results
+        stream, worker counter) in the finish phase sent with the next start.
+        """
+        job_id: str = error.job_id  # type: ignore[attr-defined]
+        queue: RQQueue = error.queue  # type: ignore[attr-defined]
+        reason = f"rqfast: the job hash cannot be read: {error!r}"
+        self.log.error(
+            "Worker %s: job %s on %s cannot be read (%s); moved to the failed registry",
+            self.name,
+            job_id,
+            queue.name,
+            error,
+        )
+        job = self.job_class(job_id, connection=self.connection)
+        job.ended_at = now()
+        execution = self._next_execution
+        execution.job_id = job_id
+        self.execution = execution
+        ttl = DEFAULT_FAILURE_TTL
+        self._queue_finish(
+            job,
+            queue,
+            destination=queue.failed_job_registry.key,
+            dependents=False,
+            counter="failed_job_count",
+            mapping={
+                "status": JobStatus.FAILED.value,
+                "ended_at": utcformat(job.ended_at),
+                "exc_info": zlib.compress(reason.encode()),
+            },
+            result=self._result(job, Result.Type.FAILED, exc_string=reason),
+            result_expiry=ttl,
+            job_expiry="",
+            move="zadd",
+            score=current_timestamp() + ttl,
+            queues_member="",
+        )
+
     def flush(self) -> None:
         """Send the pending finish phase now, if there is one."""
         pending = self._pending
@@ -337,7 +452,7 @@ class _Lifecycle(BaseWorker):
     def _finish_with_dependents(self, pending: _Finish) -> None:
         """Finish a job that has dependents, then enqueue them as stock RQ does."""
         args = list(pending.args)
-        args[0] = "0"
+        args[0] = "0" + args[0][1:]
         self._call([("finish", pending.keys, args)])
         pending.queue.enqueue_dependents(pending.job)
 
@@ -449,10 +564,12 @@ class _Lifecycle(BaseWorker):
         if job.started_at and job.ended_at:
             working = repr((job.ended_at - job.started_at).total_seconds())
         result_items = _flat(result) if result else []
-        mapping_items = _flat(mapping)
+        raw = job.__dict__.get("_rqfast_raw")
+        mapping_items = _flat(_changed(mapping, raw) if raw is not None else mapping)
         assert self.execution is not None
+        flags = ("1" if dependents else "0") + ("1" if job._dependency_ids else "0")
         args: list[Any] = [
-            "1" if dependents else "0",
+            flags,
             job.id,
             counter,
             working,
@@ -483,18 +600,22 @@ class _Lifecycle(BaseWorker):
         """Return the results stream entry stock RQ writes for this execution."""
         execution = self.execution
         assert execution is not None
-        entry = Result(
-            job_id=job.id,
-            type=kind,
-            connection=self.connection,
-            worker_name=self.name,
-            serializer=job.serializer,
-            execution_id=execution.id,
-            execution_started_at=execution.created_at,
-            execution_ended_at=job.ended_at,
-            **fields,
-        )
-        return entry.serialize()
+        entry: dict[str, Any] = {"type": kind.value, "worker_name": self.name}
+        exc_string = fields.get("exc_string")
+        if exc_string is not None:
+            entry["exc_string"] = b64encode(zlib.compress(exc_string.encode())).decode()
+        return_value = fields.get("return_value")
+        if return_value is not None:
+            try:
+                payload = job.serializer.dumps(return_value)
+            except Exception:
+                payload = job.serializer.dumps(_UNSERIALIZABLE_RETURN_VALUE)
+            entry["return_value"] = b64encode(payload).decode()
+        entry["execution_id"] = execution.id
+        entry["execution_started_at"] = execution.created_at.timestamp()
+        if job.ended_at:
+            entry["execution_ended_at"] = job.ended_at.timestamp()
+        return entry
 
     def _succeeded(self, job: RQJob, queue: RQQueue, return_value: Any) -> None:
         """Finish a job that returned normally."""
