@@ -45,9 +45,9 @@ _installed = False
 
 
 def _patch_modules() -> list[ModuleType]:
-    from . import job, queue, retry, scheduler, worker
+    from . import job, queue, registry, retry, scheduler, worker
 
-    return [job, queue, retry, scheduler, worker]
+    return [job, queue, registry, retry, scheduler, worker]
 
 
 def _replacement(name: str) -> Callable[..., Any]:

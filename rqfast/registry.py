@@ -2,13 +2,17 @@
 
 Stock RQ handles registry entries one job at a time: the started registry's
 cleanup fetches each abandoned job in its own round trip, and requeueing
-failed jobs costs four round trips per job. Here each chunk of entries is
-read in one round trip and written in one more:
+failed jobs costs four round trips per job. Here a chunk of entries costs a
+round trip to read and one script to write:
 
-- :meth:`StartedJobRegistry.cleanup` fetches a chunk's job hashes in one
-  pipeline, runs the failure callbacks and exception handlers in Python as
-  stock RQ does, and writes every retry and failure of the chunk in one
-  pipeline. A job retried with a delay still costs one extra round trip,
+- :meth:`StartedJobRegistry.cleanup` fails each chunk of abandoned jobs with
+  one Lua script (``lua/sweep_started.lua``) that writes what stock RQ
+  writes for an AbandonedJobError. Jobs that need Python (a failure
+  callback, retries left, dependents, a failure ttl that deletes the job)
+  are left by the script and handled as stock RQ handles them, a chunk's
+  worth in one pipeline; so is every job when exception handlers are given
+  or the job class overrides one of the failure hooks, since those must
+  see each job. A job retried with a delay costs one extra round trip,
   because RQ's ``ScheduledJobRegistry.schedule`` ignores the pipeline it is
   given; a failed job with dependents costs what stock's
   ``enqueue_dependents`` costs.
@@ -18,24 +22,20 @@ read in one round trip and written in one more:
   bounded on any number of jobs.
 - :meth:`BaseRegistry.get_jobs_page` returns a page of jobs with their hashes
   in one round trip.
-
-The Lua scripts run through :func:`run_script`, which loads each packaged
-script once and calls it by SHA.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import traceback
 import zlib
+from base64 import b64encode
 from collections.abc import Callable, Iterable, Iterator
-from importlib import resources
 from typing import Any, NamedTuple
 
 from redis import Redis
-from redis.exceptions import NoScriptError
-from rq.exceptions import AbandonedJobError
+from rq.defaults import DEFAULT_FAILURE_TTL
+from rq.exceptions import AbandonedJobError, NoSuchJobError
 from rq.job import Job as _RQJob
 from rq.job import JobStatus
 from rq.queue import Queue as _RQQueue
@@ -45,6 +45,7 @@ from rq.registry import StartedJobRegistry as _RQStartedJobRegistry
 from rq.utils import current_timestamp, now
 
 from . import _impl
+from .scripts import Script
 
 __all__ = [
     "CLEANUP_CHUNK_SIZE",
@@ -54,13 +55,12 @@ __all__ = [
     "RequeueOutcome",
     "StartedJobRegistry",
     "requeue_failed_jobs",
-    "run_script",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Abandoned entries of the started registry handled per round trip.
-CLEANUP_CHUNK_SIZE = 1000
+#: Abandoned entries of the started registry handled per script call.
+CLEANUP_CHUNK_SIZE = 500
 #: Failed jobs moved by one script call.
 REQUEUE_CHUNK_SIZE = 500
 #: How many job ids a log line names.
@@ -69,27 +69,21 @@ SHOWN_IDS = 20
 # What stock RQ stores as the exception text of a requeued job: zlib of "".
 _EMPTY_EXC_INFO = zlib.compress(b"")
 
-_sources: dict[str, tuple[str, str]] = {}
+_page_script = Script("registry_page")
+_sweep_script = Script("sweep_started")
+_requeue_script = Script("requeue_failed")
+
+# The Job methods stock cleanup calls for each abandoned job. A job class that
+# replaces one of them must see every job, so its cleanup runs in Python.
+_FAILURE_HOOKS = {
+    name: vars(_RQJob)[name]
+    for name in ("execute_failure_callback", "_handle_failure", "set_status")
+}
 
 
-def _source(name: str) -> tuple[str, str]:
-    entry = _sources.get(name)
-    if entry is None:
-        lua = resources.files("rqfast").joinpath("lua").joinpath(f"{name}.lua")
-        text = lua.read_text()
-        entry = (text, hashlib.sha1(text.encode()).hexdigest())
-        _sources[name] = entry
-    return entry
-
-
-def run_script(connection: Redis, name: str, keys: list[str], args: list[Any]) -> Any:
-    """Run the packaged Lua script ``name`` by its SHA, loading it when missing."""
-    text, sha = _source(name)
-    try:
-        return connection.evalsha(sha, len(keys), *keys, *args)
-    except NoScriptError:
-        connection.script_load(text)
-        return connection.evalsha(sha, len(keys), *keys, *args)
+def _shown(job_ids: list[str]) -> str:
+    more = len(job_ids) - SHOWN_IDS
+    return ", ".join(job_ids[:SHOWN_IDS]) + (f" and {more} more" if more > 0 else "")
 
 
 class BaseRegistry(_RQBaseRegistry):
@@ -104,11 +98,8 @@ class BaseRegistry(_RQBaseRegistry):
         no cleanup runs first.
         """
         prefix = self.job_class.redis_job_namespace_prefix
-        reply = run_script(
-            self.connection,
-            "registry_page",
-            [self.key],
-            [start, end, 1 if desc else 0, prefix],
+        reply = _page_script(
+            self.connection, [self.key], [start, end, 1 if desc else 0, prefix]
         )
         members = reply[0::2]
         job_ids = _impl.ext.member_job_ids(members)
@@ -144,22 +135,60 @@ class StartedJobRegistry(_RQStartedJobRegistry, BaseRegistry):
         is gone are removed.
         """
         score = timestamp if timestamp is not None else current_timestamp()
+        in_python = bool(exception_handlers) or any(
+            getattr(self.job_class, name, None) is not hook
+            for name, hook in _FAILURE_HOOKS.items()
+        )
         queue = None
+        seen = False
         while True:
             members = self.connection.zrangebyscore(
                 self.key, 0, score, start=0, num=CLEANUP_CHUNK_SIZE
             )
             if not members:
                 break
-            if queue is None:
-                queue = self.get_queue()  # type: ignore[no-untyped-call]
-            self._sweep_chunk(queue, members, exception_handlers)
-        if queue is not None:
+            seen = True
+            if not in_python:
+                members = self._sweep_by_script(members, score)
+            if members:
+                if queue is None:
+                    queue = self.get_queue()  # type: ignore[no-untyped-call]
+                self._sweep_in_python(queue, members, exception_handlers)
+        if seen:
             self.connection.zremrangebyscore(self.key, 0, score)
 
-    def _sweep_chunk(
+    def _sweep_by_script(self, members: list[Any], score: float) -> list[Any]:
+        """Fail a chunk's jobs that need no Python; return the members left."""
+        job_ids = _impl.ext.member_job_ids(members)
+        prefix = self.job_class.redis_job_namespace_prefix
+        keys = [self.key, _RQFailedJobRegistry.key_template.format(self.name)]
+        for job_id in job_ids:
+            keys += [
+                prefix + job_id,
+                f"{prefix}{job_id}:dependents",
+                f"{prefix}:{job_id}:dependencies",
+                f"rq:results:{job_id}",
+            ]
+        reason = _abandoned_reason()
+        args = [
+            score,
+            current_timestamp(),
+            _impl.ext.utcformat(now()),
+            b64encode(zlib.compress(reason.encode())),
+            self.name,
+            DEFAULT_FAILURE_TTL,
+            *members,
+        ]
+        failed, _, left = _sweep_script(self.connection, keys, args)
+        if failed:
+            done = set(range(1, len(members) + 1)).difference(left)
+            _log_failed(self, [job_ids[i - 1] for i in sorted(done)], reason)
+        return [members[i - 1] for i in left]
+
+    def _sweep_in_python(
         self, queue: _RQQueue, members: list[Any], handlers: list[Any] | None
     ) -> None:
+        """Retry or fail a chunk's jobs one by one, as stock does, in one pipeline."""
         job_ids = _impl.ext.member_job_ids(members)
         job_class = self.job_class
         with self.connection.pipeline(transaction=False) as pipeline:
@@ -171,6 +200,7 @@ class StartedJobRegistry(_RQStartedJobRegistry, BaseRegistry):
         hashes, dependents = replies[: len(job_ids)], replies[len(job_ids) :]
 
         failed: list[str] = []
+        reason = _abandoned_reason()
         with self.connection.pipeline() as pipeline:
             for job_id, raw, has_dependents in zip(
                 job_ids, hashes, dependents, strict=True
@@ -180,28 +210,18 @@ class StartedJobRegistry(_RQStartedJobRegistry, BaseRegistry):
                 job = job_class(
                     job_id, connection=self.connection, serializer=self.serializer
                 )
-                job.restore(raw)
-                if self._abandon(job, queue, pipeline, handlers, bool(has_dependents)):
+                try:
+                    job.restore(raw)
+                except NoSuchJobError:
+                    continue
+                if self._abandon(
+                    job, queue, pipeline, handlers, bool(has_dependents), reason
+                ):
                     failed.append(job.id)
             pipeline.zrem(self.key, *members)
             pipeline.execute()
         if failed:
-            shown = ", ".join(failed[:SHOWN_IDS])
-            more = (
-                f" and {len(failed) - SHOWN_IDS} more"
-                if len(failed) > SHOWN_IDS
-                else ""
-            )
-            logger.warning(
-                "%s cleanup: moved %d abandoned job(s) of queue %s to %s (%s): %s%s",
-                type(self).__name__,
-                len(failed),
-                self.name,
-                _RQFailedJobRegistry.__name__,
-                AbandonedJobError.__name__,
-                shown,
-                more,
-            )
+            _log_failed(self, failed, reason)
 
     def _abandon(
         self,
@@ -210,11 +230,17 @@ class StartedJobRegistry(_RQStartedJobRegistry, BaseRegistry):
         pipeline: Any,
         handlers: list[Any] | None,
         has_dependents: bool,
+        reason: str,
     ) -> bool:
         """Retry or fail one abandoned job; return whether it was failed."""
         # The stack is what stock RQ hands to callbacks and handlers; it is
-        # only taken when one of them will see it.
-        if job._failure_callback_name:
+        # only taken when one of them will see it. A replaced
+        # execute_failure_callback is called for every job, as stock does.
+        hooked = (
+            type(job).execute_failure_callback
+            is not _FAILURE_HOOKS["execute_failure_callback"]
+        )
+        if job._failure_callback_name or hooked:
             job.execute_failure_callback(
                 self.death_penalty_class,
                 AbandonedJobError,
@@ -239,15 +265,32 @@ class StartedJobRegistry(_RQStartedJobRegistry, BaseRegistry):
             finally:
                 job.connection = connection
             return False
-        reason = (
-            f"Moved to {_RQFailedJobRegistry.__name__}, due to "
-            f"{AbandonedJobError.__name__}, at {now()}"
-        )
         job.set_status(JobStatus.FAILED, pipeline=pipeline)
         job._handle_failure(reason, pipeline, worker_name="")
         if has_dependents:
             queue.enqueue_dependents(job, refresh_job_status=False)
         return True
+
+
+def _abandoned_reason() -> str:
+    """Return the failure text stock RQ gives a job failed by cleanup."""
+    return (
+        f"Moved to {_RQFailedJobRegistry.__name__}, due to "
+        f"{AbandonedJobError.__name__}, at {now()}"
+    )
+
+
+def _log_failed(
+    registry: _RQStartedJobRegistry, job_ids: list[str], reason: str
+) -> None:
+    logger.warning(
+        "%s cleanup: moved %d abandoned job(s) of queue %s: %s; %s",
+        type(registry).__name__,
+        len(job_ids),
+        registry.name,
+        _shown(job_ids),
+        reason,
+    )
 
 
 class RequeueOutcome(NamedTuple):
@@ -328,7 +371,7 @@ def requeue_failed_jobs(
                 queue_prefix + origin,
             ]
             args += [job_id, origin]
-        done, left = run_script(connection, "requeue_failed", keys, args)
+        done, left = _requeue_script(connection, keys, args)
         requeued += done
         skipped += left
         if on_chunk is not None:

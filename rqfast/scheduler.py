@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from redis import Redis
+from redis.exceptions import NoScriptError
 from rq.job import Job as _RQJob
 from rq.queue import Queue as _RQQueue
 from rq.registry import DeferredJobRegistry, ScheduledJobRegistry
@@ -25,7 +27,7 @@ from rq.scheduler import RQScheduler as _RQScheduler
 from rq.utils import current_timestamp, now
 
 from . import _impl
-from .registry import run_script
+from .scripts import Script
 
 __all__ = ["PROMOTE_CHUNK_SIZE", "RQScheduler", "promote_due_jobs"]
 
@@ -33,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 #: Due ids moved by one script call.
 PROMOTE_CHUNK_SIZE = 250
+
+_promote_script = Script("promote_scheduled")
 
 
 def promote_due_jobs(
@@ -63,12 +67,12 @@ def promote_due_jobs(
     ]
     prefix = _RQJob.redis_job_namespace_prefix
     total = 0
-    while True:
-        members = connection.zrangebyscore(
-            registry_key, 0, score, start=0, num=chunk_size
-        )
-        if not members:
-            break
+
+    def due(client: Any) -> Any:
+        return client.zrangebyscore(registry_key, 0, score, start=0, num=chunk_size)
+
+    members = due(connection)
+    while members:
         job_ids = _impl.ext.member_job_ids(members)
         keys = list(fixed_keys)
         for job_id in job_ids:
@@ -76,7 +80,15 @@ def promote_due_jobs(
             keys.append(f"{prefix}{job_id}:dependents")
             keys.append(f"{prefix}:{job_id}:dependencies")
         args = [score, _impl.ext.utcformat(now()), queue_name, timeout, *job_ids]
-        promoted, dropped = run_script(connection, "promote_scheduled", keys, args)
+        # The next chunk is read in the round trip that promotes this one.
+        with connection.pipeline(transaction=False) as pipeline:
+            pipeline.evalsha(_promote_script.sha, len(keys), *keys, *args)
+            due(pipeline)
+            try:
+                (promoted, dropped), members = pipeline.execute()
+            except NoScriptError:
+                promoted, dropped = _promote_script(connection, keys, args)
+                members = due(connection)
         total += promoted
         if dropped:
             logger.info(

@@ -75,12 +75,14 @@ for _, i in ipairs(due) do
     local job_id = ids[i]
     local base = 4 + 3 * (i - 1)
     local job_key = KEYS[base]
-    if redis.call('EXISTS', job_key) == 0 then
+    local f = redis.call('HMGET', job_key, 'status', 'enqueue_at_front',
+        'enqueue_at_front_on_retry', 'ended_at', 'timeout', 'ttl',
+        'created_at')
+    -- Every hash RQ writes holds a status, so a hash with none of these
+    -- fields is one that is gone.
+    if not (f[1] or f[2] or f[3] or f[4] or f[5] or f[6] or f[7]) then
         dropped = dropped + 1
     else
-        local f = redis.call('HMGET', job_key, 'status', 'enqueue_at_front',
-            'enqueue_at_front_on_retry', 'ended_at', 'timeout', 'ttl',
-            'created_at')
         local at_front = (truthy_int(f[3]) and f[4] and f[4] ~= '')
             or truthy_int(f[2])
         if f[1] == 'deferred' then
