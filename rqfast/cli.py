@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "worker": "rqfast.worker_command:worker_command",
     "bench": "rqfast.bench:bench_command",
     "stats": "rqfast.stats:stats_command",
+    "requeue": "rqfast.requeue_command:requeue_command",
 }
 
 
