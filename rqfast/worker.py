@@ -65,6 +65,7 @@ from rq.timeouts import HorseMonitorTimeoutException, JobTimeoutException
 from rq.utils import current_timestamp, now, utcformat
 from rq.worker.base import BaseWorker, WorkerStatus
 
+from . import _impl
 from .job import Job, attach_policy, last_attempt, record_attempt
 from .queue import Queue
 from .retry import Retry, retry_after_of
@@ -144,7 +145,18 @@ def _score_for(ttl: int) -> int | str:
     """Return the registry score stock RQ gives an entry kept ``ttl`` seconds."""
     if ttl == -1:
         return "+inf"
-    return ttl if ttl < 0 else current_timestamp() + ttl
+    return ttl if ttl < 0 else int(time.time()) + ttl
+
+
+@dataclass(frozen=True)
+class _QueueKeys:
+    """The keys of a queue's registries, read once per worker and queue."""
+
+    started: str
+    finished: str
+    failed: str
+    scheduled: str
+    queues: str
 
 
 def _result_expiry(ttl: int | None) -> str | int:
@@ -266,9 +278,9 @@ class _Lifecycle(BaseWorker):
         args: list[Any] = [
             self.name,
             execution_id,
-            utcformat(started),
+            _impl.ext.utcformat(started),
             started.timestamp(),
-            calendar.timegm(started.utctimetuple()),
+            int(started.timestamp()),
             self._runs_in_process,
             self.job_monitoring_interval,
             DEFAULT_WORKER_TTL,
@@ -304,6 +316,23 @@ class _Lifecycle(BaseWorker):
                 keys += [queue.key, queue.started_job_registry.key]
                 keys.append(queue.intermediate_queue_key)
             cache[names] = keys
+        return keys
+
+    def _keys_of(self, queue: RQQueue) -> _QueueKeys:
+        """Return a queue's registry keys, cached by queue name."""
+        cache: dict[str, _QueueKeys] = self.__dict__.setdefault(
+            "_rqfast_queue_keys", {}
+        )
+        keys = cache.get(queue.name)
+        if keys is None:
+            keys = _QueueKeys(
+                started=queue.started_job_registry.key,
+                finished=queue.finished_job_registry.key,
+                failed=queue.failed_job_registry.key,
+                scheduled=queue.scheduled_job_registry.key,
+                queues=queue.redis_queues_keys,
+            )
+            cache[queue.name] = keys
         return keys
 
     def _new_job(self, job_id: str) -> RQJob:
@@ -423,7 +452,7 @@ class _Lifecycle(BaseWorker):
         self._queue_finish(
             job,
             queue,
-            destination=queue.failed_job_registry.key,
+            destination=self._keys_of(queue).failed,
             dependents=False,
             counter="failed_job_count",
             mapping={
@@ -525,16 +554,17 @@ class _Lifecycle(BaseWorker):
     def _finish_keys(self, job: RQJob, queue: RQQueue, destination: str) -> list[str]:
         execution = self.execution
         assert execution is not None
+        queue_keys = self._keys_of(queue)
         return [
             self.key,
             job.key,
             job.dependents_key,
             execution.key,
             f"rq:executions:{job.id}",
-            queue.started_job_registry.key,
+            queue_keys.started,
             Result.get_key(job.id),  # type: ignore[no-untyped-call]
             destination,
-            queue.redis_queues_keys,
+            queue_keys.queues,
             job.dependencies_key,
         ]
 
@@ -574,7 +604,7 @@ class _Lifecycle(BaseWorker):
             counter,
             working,
             self.execution.id,
-            utcformat(now()),
+            _impl.ext.utcformat(now()),
             self.worker_ttl + 60,
             job_expiry,
             result_expiry,
@@ -629,7 +659,7 @@ class _Lifecycle(BaseWorker):
         self._queue_finish(
             job,
             queue,
-            destination=queue.finished_job_registry.key,
+            destination=self._keys_of(queue).finished,
             dependents=True,
             counter="successful_job_count",
             mapping=job.to_dict(include_meta=False, include_result=False),
@@ -659,7 +689,7 @@ class _Lifecycle(BaseWorker):
         self._queue_finish(
             job,
             queue,
-            destination=queue.failed_job_registry.key,
+            destination=self._keys_of(queue).failed,
             dependents=True,
             counter="failed_job_count",
             mapping=job.to_dict(include_meta=False, include_result=False),

@@ -7,7 +7,9 @@
 -- KEYS[6] the started registry, KEYS[7] the job's results stream,
 -- KEYS[8] the destination (a registry or a queue list), KEYS[9] the set of
 -- all queues (rq:queues), KEYS[10] the job's dependencies set.
--- ARGV[1] "1" to stop before any write when the dependents set exists,
+-- ARGV[1] two flags: its first character "1" to stop before any write when
+-- the dependents set exists, its second "1" when the job has dependencies
+-- (so KEYS[10] may exist and is given the job's expiry),
 -- ARGV[2] the job id, ARGV[3] the worker counter to increment,
 -- ARGV[4] seconds to add to the worker's total working time ("" for none),
 -- ARGV[5] the execution id, ARGV[6] now as RQ formats it, ARGV[7] the
@@ -23,11 +25,14 @@
 --
 -- Returns {"dependents"} without writing anything when asked to check and
 -- the job has dependents (the client then takes stock RQ's path for them),
--- else {"ok"}.
+-- else {"ok"}. The worker's idle state is left to the end of the batch
+-- (see idle_worker in the start phase): a start that pops the next job
+-- overwrites it, so it is written only when none follows.
 
 local function op_finish(K, A)
     local worker, job, dependents = K[1], K[2], K[3]
-    if A[1] == '1' and redis.call('EXISTS', dependents) == 1 then
+    local checked = A[1]:sub(1, 1) == '1'
+    if checked and redis.call('EXISTS', dependents) == 1 then
         return {'dependents'}
     end
     local id, exec_id = A[2], A[5]
@@ -37,7 +42,6 @@ local function op_finish(K, A)
     if A[4] ~= '' then
         redis.call('HINCRBYFLOAT', worker, 'total_working_time', A[4])
     end
-    redis.call('HDEL', worker, 'current_job')
     redis.call('DEL', K[4])
     redis.call('ZREM', K[6], id .. ':' .. exec_id)
     redis.call('ZREM', K[5], exec_id)
@@ -57,9 +61,14 @@ local function op_finish(K, A)
         end
     end
     if A[8] ~= '' then
+        -- EXPIRE on a key known to be absent would change nothing.
         redis.call('EXPIRE', job, A[8])
-        redis.call('EXPIRE', dependents, A[8])
-        redis.call('EXPIRE', K[10], A[8])
+        if not checked then
+            redis.call('EXPIRE', dependents, A[8])
+        end
+        if A[1]:sub(2, 2) == '1' then
+            redis.call('EXPIRE', K[10], A[8])
+        end
     end
 
     -- Where the job goes next.
@@ -81,8 +90,6 @@ local function op_finish(K, A)
     end
 
     -- The worker is idle until its next job; this is also its heartbeat.
-    redis.call('HSET', worker, 'state', 'idle', 'current_job_working_time', 0,
-        'last_heartbeat', A[6])
-    redis.call('EXPIRE', worker, A[7])
+    idle_worker = {worker, A[6], A[7]}
     return {'ok'}
 end

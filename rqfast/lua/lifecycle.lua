@@ -3,7 +3,8 @@
 -- ARGV[1] the number of phases p, then for each phase its name ("start" or
 -- "finish"), its number of keys and its number of arguments; the phases'
 -- KEYS follow each other, and so do their arguments after those 1 + 3p
--- items. A phase answering {"dependents"} stops the batch.
+-- items. A phase answering {"dependents"} stops the batch. A finished job's
+-- worker is left idle at the end unless a later start gave it a job.
 -- Returns the list of the phases' answers.
 
 local phases = {start = op_start, finish = op_finish}
@@ -20,5 +21,8 @@ for i = 0, count - 1 do
     if answer[1] == 'dependents' then
         break
     end
+end
+if idle_worker ~= nil then
+    write_idle(idle_worker[1], idle_worker[2], idle_worker[3], true)
 end
 return answers

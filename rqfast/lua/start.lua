@@ -16,9 +16,44 @@
 -- are derived from its id: they cannot be named before the pop.
 --
 -- Returns {"suspended"}, {"empty"} or {"job", queue index from 1, job id,
--- the job hash as HGETALL returns it}. The writes are those of stock RQ's
--- prepare_execution and prepare_job_execution together, plus the count of
--- executions in the job's rqfast_executions field (its attempt number).
+-- the job hash as HGETALL would return it after the writes}. The writes are
+-- those of stock RQ's prepare_execution and prepare_job_execution together,
+-- plus the count of executions in the job's rqfast_executions field (its
+-- attempt number). The hash is read once, before the writes, and the
+-- written fields are patched into the reply, which saves an EXISTS, an HGET
+-- and a second HGETALL per job.
+
+-- The idle state a finish phase leaves its worker in, written once at the
+-- end of the batch unless a start phase that pops a job overwrites it:
+-- {worker key, now as RQ formats it, TTL}. Shared by the phases below.
+local idle_worker = nil
+
+local function write_idle(worker, now_iso, ttl, after_finish)
+    if after_finish then
+        redis.call('HDEL', worker, 'current_job')
+        redis.call('HSET', worker, 'state', 'idle',
+            'current_job_working_time', 0, 'last_heartbeat', now_iso)
+    else
+        redis.call('HSET', worker, 'state', 'idle', 'last_heartbeat', now_iso)
+    end
+    redis.call('EXPIRE', worker, ttl)
+end
+
+-- Set the fields of a flat HGETALL reply, appending those it lacks.
+local function patch_hash(flat, fields)
+    for i = 1, #flat, 2 do
+        local value = fields[flat[i]]
+        if value ~= nil then
+            flat[i + 1] = value
+            fields[flat[i]] = nil
+        end
+    end
+    for name, value in pairs(fields) do
+        flat[#flat + 1] = name
+        flat[#flat + 1] = value
+    end
+    return flat
+end
 
 local function op_start(K, A)
     local worker = K[1]
@@ -30,11 +65,12 @@ local function op_start(K, A)
     local prefix = A[10]
 
     -- Pop ids until one still has a hash, as stock dequeue_any skips the rest.
-    local id, qi = nil, nil
+    local id, qi, flat = nil, nil, nil
     if A[11] ~= '' then
         qi = tonumber(A[12])
         redis.call('LREM', K[5 + 3 * qi], 1, A[11])
-        if redis.call('EXISTS', prefix .. A[11]) == 1 then
+        flat = redis.call('HGETALL', prefix .. A[11])
+        if #flat > 0 then
             id = A[11]
         end
     else
@@ -44,7 +80,8 @@ local function op_start(K, A)
                 if not popped then
                     break
                 end
-                if redis.call('EXISTS', prefix .. popped) == 1 then
+                flat = redis.call('HGETALL', prefix .. popped)
+                if #flat > 0 then
                     id, qi = popped, i
                     break
                 end
@@ -55,14 +92,23 @@ local function op_start(K, A)
         end
     end
     if not id then
-        redis.call('HSET', worker, 'state', 'idle', 'last_heartbeat', now_iso)
-        redis.call('EXPIRE', worker, A[9])
+        write_idle(worker, now_iso, A[9], idle_worker ~= nil)
+        idle_worker = nil
         return {'empty'}
     end
 
-    -- The heartbeat TTL, by stock RQ's rule for each kind of worker.
+    -- The fields read here and the heartbeat TTL, by stock RQ's rule for each
+    -- kind of worker.
     local job = prefix .. id
-    local timeout = tonumber(redis.call('HGET', job, 'timeout') or '')
+    local timeout, started = nil, 0
+    for i = 1, #flat, 2 do
+        local name = flat[i]
+        if name == 'timeout' then
+            timeout = tonumber(flat[i + 1])
+        elseif name == 'rqfast_executions' then
+            started = tonumber(flat[i + 1]) or 0
+        end
+    end
     local interval, default_ttl = tonumber(A[7]), tonumber(A[8])
     local ttl
     if A[6] == '1' then
@@ -91,10 +137,15 @@ local function op_start(K, A)
     redis.call('HSET', worker, 'state', 'busy', 'current_job', id,
         'current_job_working_time', 0, 'last_heartbeat', now_iso)
     redis.call('EXPIRE', worker, ttl)
+    idle_worker = nil
+    -- rqfast_executions is an extra field stock RQ ignores: the executions
+    -- started by rqfast workers.
+    local written = {last_heartbeat = now_iso, status = 'started',
+        started_at = now_iso, worker_name = name,
+        rqfast_executions = tostring(started + 1)}
     redis.call('HSET', job, 'last_heartbeat', now_iso, 'status', 'started',
-        'started_at', now_iso, 'worker_name', name)
-    -- An extra field stock RQ ignores: executions started by rqfast workers.
-    redis.call('HINCRBY', job, 'rqfast_executions', 1)
+        'started_at', now_iso, 'worker_name', name,
+        'rqfast_executions', written.rqfast_executions)
     redis.call('PERSIST', job)
-    return {'job', qi + 1, id, redis.call('HGETALL', job)}
+    return {'job', qi + 1, id, patch_hash(flat, written)}
 end
