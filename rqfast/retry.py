@@ -124,6 +124,20 @@ def retry_after_of(exc: BaseException) -> float | None:
 
 
 @dataclass(frozen=True)
+class _Extras:
+    """What an rqfast policy adds to stock RQ's ``max`` and ``intervals``."""
+
+    first: float
+    backoff: float | None = None
+    cap: float | None = None
+    jitter: str = "none"
+    on: tuple[type[BaseException], ...] | None = None
+    giveup_on: tuple[type[BaseException], ...] = ()
+    retry_if: Callable[[BaseException], bool] | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
 class RetrySchedule:
     """A preview of a retry policy: the delay range before each retry."""
 
@@ -168,7 +182,7 @@ class Retry(_RQRetry):
     ) -> None:
         if backoff is None:
             _stock_init(self, max, interval, enqueue_at_front)  # type: ignore[arg-type]
-            self.first = float(self.intervals[0]) if self.intervals else 0.0
+            first = float(self.intervals[0]) if self.intervals else 0.0
         else:
             if isinstance(interval, bool) or not isinstance(interval, (int, float)):
                 raise ValueError(
@@ -179,7 +193,7 @@ class Retry(_RQRetry):
             if not backoff >= 1:
                 raise ValueError(f"backoff: the factor must be >= 1, not {backoff!r}")
             _stock_init(self, max, 0, enqueue_at_front)
-            self.first = float(interval)
+            first = float(interval)
         if cap is not None and not cap >= 0:
             raise ValueError(f"cap: must be >= 0, not {cap!r}")
         if jitter not in _JITTERS:
@@ -191,23 +205,76 @@ class Retry(_RQRetry):
         if seed is not None and not 0 <= seed <= _MASK64:
             raise ValueError("seed: must be an integer from 0 to 2**64 - 1")
 
-        self.backoff = None if backoff is None else float(backoff)
-        self.cap = None if cap is None else float(cap)
-        self.jitter = jitter
-        self.on = None if on is None else _exception_types(on, "on")
-        self.giveup_on = _exception_types(giveup_on, "giveup_on")
-        self.retry_if = retry_if
-        self.seed = seed
-        if self.backoff is not None:
+        extras = _Extras(
+            first=first,
+            backoff=None if backoff is None else float(backoff),
+            cap=None if cap is None else float(cap),
+            jitter=jitter,
+            on=None if on is None else _exception_types(on, "on"),
+            giveup_on=_exception_types(giveup_on, "giveup_on"),
+            retry_if=retry_if,
+            seed=seed,
+        )
+        # A policy stock RQ could express keeps stock's attributes only, so that
+        # it pickles (in a job's result, say) to the bytes stock RQ would write.
+        if extras != _Extras(first=first):
+            self.__dict__["_rqfast_extras"] = extras
+        if extras.backoff is not None:
             # What a stock worker reads: the deterministic delays, whole seconds.
             self.intervals = [
-                math.ceil(
-                    _impl.ext.backoff_delay(n, self.first, self.backoff, self.cap)
-                )
+                math.ceil(_impl.ext.backoff_delay(n, first, extras.backoff, extras.cap))
                 for n in range(1, self.max + 1)
             ]
-        elif self.cap is not None:
-            self.intervals = [min(i, math.ceil(self.cap)) for i in self.intervals]
+        elif extras.cap is not None:
+            self.intervals = [min(i, math.ceil(extras.cap)) for i in self.intervals]
+
+    @property
+    def _extras(self) -> _Extras:
+        found: _Extras | None = self.__dict__.get("_rqfast_extras")
+        if found is None:
+            intervals = self.intervals
+            return _Extras(first=float(intervals[0]) if intervals else 0.0)
+        return found
+
+    @property
+    def first(self) -> float:
+        """Return the first delay, in seconds."""
+        return self._extras.first
+
+    @property
+    def backoff(self) -> float | None:
+        """Return the backoff factor, or None for stock RQ's interval rules."""
+        return self._extras.backoff
+
+    @property
+    def cap(self) -> float | None:
+        """Return the longest delay, or None."""
+        return self._extras.cap
+
+    @property
+    def jitter(self) -> str:
+        """Return the jitter kind's name."""
+        return self._extras.jitter
+
+    @property
+    def on(self) -> tuple[type[BaseException], ...] | None:
+        """Return the exception types retried, or None for any."""
+        return self._extras.on
+
+    @property
+    def giveup_on(self) -> tuple[type[BaseException], ...]:
+        """Return the exception types never retried."""
+        return self._extras.giveup_on
+
+    @property
+    def retry_if(self) -> Callable[[BaseException], bool] | None:
+        """Return the predicate deciding on other exceptions, or None."""
+        return self._extras.retry_if
+
+    @property
+    def seed(self) -> int | None:
+        """Return the jitter seed, or None for the process's generator."""
+        return self._extras.seed
 
     @classmethod
     def get_interval(cls, count: int, intervals: int | list[int] | None) -> int:
