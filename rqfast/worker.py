@@ -38,8 +38,11 @@ default exception handler.
 from __future__ import annotations
 
 import calendar
+import fcntl
 import logging
 import os
+import pickle
+import select
 import sys
 import time
 import traceback
@@ -623,8 +626,34 @@ class _Lifecycle(BaseWorker):
         self._pending = _Finish(keys, args, job, queue, dependents)
         self.execution = None
         self._state = WorkerStatus.IDLE
-        if self.is_horse or job.webhooks:
+        if job.webhooks:
             self.flush()
+        elif self.is_horse:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Give a work horse's finish phase to its parent, or send it if too big.
+
+        The horse writes the phase to a pipe the parent reads after the horse
+        exits; the parent sends it with its next start, so the horse needs no
+        Redis connection of its own. A phase that might not fit in the pipe's
+        buffer at once (large results) is sent from here instead: the parent
+        reads the pipe only after the horse has exited.
+        """
+        pending = self._pending
+        writer = getattr(self, "_finish_writer", None)
+        if pending is None or writer is None:
+            self.flush()
+            return
+        message = pickle.dumps(
+            (pending.keys, pending.args, pending.dependents, pending.job._status),
+            pickle.HIGHEST_PROTOCOL,
+        )
+        if len(message) > _pipe_capacity(writer):
+            self.flush()
+            return
+        os.write(writer, message)
+        self._pending = None
 
     def _result(self, job: RQJob, kind: Result.Type, **fields: Any) -> dict[str, Any]:
         """Return the results stream entry stock RQ writes for this execution."""
@@ -920,17 +949,56 @@ class SimpleWorker(_Lifecycle, rq.worker.SimpleWorker):
         self._state = WorkerStatus.IDLE
 
 
+def _pipe_capacity(fd: int) -> int:
+    """Return how many bytes a write to an empty pipe takes without blocking."""
+    get_size = getattr(fcntl, "F_GETPIPE_SZ", None)
+    if get_size is not None:
+        try:
+            return int(fcntl.fcntl(fd, get_size))
+        except OSError:
+            pass
+    return select.PIPE_BUF
+
+
 class Worker(_Lifecycle, rq.worker.Worker):
     """A forking RQ worker: the parent starts each job, the work horse finishes it."""
 
     _runs_in_process = "0"
 
     def execute_job(self, job: RQJob, queue: RQQueue) -> None:
-        """Fork a work horse for the job and watch it until it exits."""
+        """Fork a work horse for the job, watch it, and take over its finish phase."""
         self.flush()
-        self.fork_work_horse(job, queue)
-        self.monitor_work_horse(job, queue)
+        self._horse_exit_ok = False
+        reader, writer = os.pipe()
+        self._finish_writer: int | None = writer
+        try:
+            self.fork_work_horse(job, queue)
+        finally:
+            self._finish_writer = None
+            os.close(writer)
+        try:
+            self.monitor_work_horse(job, queue)
+            if self._horse_exit_ok:
+                self._take_over(reader, job, queue)
+        finally:
+            os.close(reader)
         self._state = WorkerStatus.IDLE
+
+    def _take_over(self, reader: int, job: RQJob, queue: RQQueue) -> None:
+        """Keep the finish phase a work horse handed over for the next start."""
+        chunks = []
+        while True:
+            chunk = os.read(reader, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        if not chunks:
+            # The horse sent its finish phase itself.
+            return
+        keys, args, dependents, status = pickle.loads(b"".join(chunks))
+        job._status = status
+        self._pending = _Finish(keys, args, job, queue, dependents)
+        self.execution = None
 
     def monitor_work_horse(self, job: RQJob, queue: RQQueue) -> None:
         """Wait for the work horse, sending heartbeats while the job runs."""
@@ -958,8 +1026,9 @@ class Worker(_Lifecycle, rq.worker.Worker):
                 rq.worker.base.BaseWorker.heartbeat(self)
         self._horse_pid = 0
         self.current_job_working_time = 0
+        self._horse_exit_ok = status == os.EX_OK
         if status == os.EX_OK:
-            # The horse's finish phase reset the working time and the state.
+            # The horse handed its finish phase over, or sent it itself.
             return
         self.set_current_job_working_time(0)
         self._horse_failed(job, queue, status)
