@@ -94,8 +94,8 @@ class BaseRegistry(_RQBaseRegistry):
     ) -> list[_RQJob]:
         """Return the jobs ranked ``start`` to ``end``, read with their hashes.
 
-        Entries whose job hash is gone are left out. Unlike ``get_job_ids``,
-        no cleanup runs first.
+        Entries whose job hash is gone, or is not a job's, are left out.
+        Unlike ``get_job_ids``, no cleanup runs first.
         """
         prefix = self.job_class.redis_job_namespace_prefix
         reply = _page_script(
@@ -111,7 +111,10 @@ class BaseRegistry(_RQBaseRegistry):
             job = self.job_class(
                 job_id, connection=self.connection, serializer=self.serializer
             )
-            job.restore(raw)
+            try:
+                job.restore(raw)
+            except NoSuchJobError:
+                continue
             jobs.append(job)
         return jobs
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -96,6 +97,34 @@ def build_abandoned_jobs(connection: Redis, count: int = 0) -> None:
     start(parent, connection, "e5")
     start(queue.enqueue("os.path.join", "g", job_id="alive"), connection, "e6", 10**10)
     connection.zadd("rq:wip:default", {"ghost:e7": 1})
+    # Failure ttls: kept forever, short, and zero (the job is deleted).
+    start(
+        queue.enqueue("os.path.join", "h", job_id="kept", failure_ttl=-1),
+        connection,
+        "e8",
+    )
+    start(
+        queue.enqueue("os.path.join", "i", job_id="short", failure_ttl=90, ttl=500),
+        connection,
+        "e9",
+    )
+    start(
+        queue.enqueue("os.path.join", "j", job_id="gone", failure_ttl=0),
+        connection,
+        "e10",
+    )
+    # A job of another queue registered here, and one hash without data.
+    other = Queue("other", connection=connection)
+    start(other.enqueue("os.path.join", "k", job_id="elsewhere"), connection, "e11")
+    connection.zrem("rq:wip:other", "elsewhere:e11")
+    connection.zadd("rq:wip:default", {"elsewhere:e11": 1})
+    connection.hset(
+        "rq:job:no_data", mapping={"status": "started", "origin": "default"}
+    )
+    connection.zadd("rq:wip:default", {"no_data:e12": 1})
+    # A job whose hash lacks created_at and the fields written with it.
+    start(queue.enqueue("os.path.join", "l", job_id="sparse"), connection, "e13")
+    connection.hdel("rq:job:sparse", "created_at", "group_id", "last_heartbeat")
     for number in range(count):
         start(
             queue.enqueue("os.path.join", number, job_id=f"j{number}"), connection, "x"
@@ -103,9 +132,14 @@ def build_abandoned_jobs(connection: Redis, count: int = 0) -> None:
 
 
 @pytest.mark.usefixtures("frozen_now")
+@pytest.mark.parametrize("handlers", [False, True], ids=["script", "handlers"])
 @pytest.mark.parametrize("count", [0, 2100])
 def test_cleanup_leaves_what_stock_leaves(
-    connection: Redis, twin: Redis, count: int, monkeypatch: pytest.MonkeyPatch
+    connection: Redis,
+    twin: Redis,
+    count: int,
+    handlers: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     build_abandoned_jobs(connection, count)
     copy_database(connection, twin)
@@ -121,13 +155,13 @@ def test_cleanup_leaves_what_stock_leaves(
 
     assert not patch.installed()
     stock = rq.registry.StartedJobRegistry("default", connection=connection)
-    STOCK_CLEANUP(stock, exception_handlers=[handler("stock")])
+    STOCK_CLEANUP(stock, exception_handlers=[handler("stock")] if handlers else None)
     StartedJobRegistry("default", connection=twin).cleanup(
-        exception_handlers=[handler("rqfast")]
+        exception_handlers=[handler("rqfast")] if handlers else None
     )
 
     assert calls["rqfast"] == calls["stock"]
-    assert len(calls["stock"]) == 5 + count
+    assert len(calls["stock"]) == (10 + count if handlers else 0)
     assert snapshot(twin, old) == snapshot(connection, old)
     assert twin.lrange("failure-callbacks", 0, -1) == [b"called"]
     assert Job.fetch("child", connection=twin).get_status() == JobStatus.QUEUED
@@ -198,7 +232,85 @@ def test_a_page_comes_with_its_jobs(connection: Redis) -> None:
     registry = StartedJobRegistry("default", connection=connection)
     jobs = registry.get_jobs_page(0, -1)
     ids = registry.get_job_ids(cleanup=False)
-    assert [job.id for job in jobs] == [job_id for job_id in ids if job_id != "ghost"]
+    assert [job.id for job in jobs] == [
+        job_id for job_id in ids if job_id not in ("ghost", "no_data")
+    ]
     for job in jobs:
-        assert job.to_dict() == Job.fetch(job.id, connection=connection).to_dict()
+        assert job.to_dict() == Job.fetch(job.id, connection=connection).to_dict() or (
+            job.id == "sparse"  # without created_at, to_dict writes the time now
+        )
     assert [job.id for job in registry.get_jobs_page(0, 1, desc=True)] == ids[::-1][:2]
+
+
+class HookedJob(Job):
+    """A job class whose failure callback hook must see every abandoned job."""
+
+    seen: list[str] = []
+
+    def execute_failure_callback(self, *args: Any, **kwargs: Any) -> None:
+        HookedJob.seen.append(self.id)
+        super().execute_failure_callback(*args, **kwargs)
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_a_replaced_failure_hook_sees_every_job(connection: Redis, twin: Redis) -> None:
+    build_abandoned_jobs(connection)
+    copy_database(connection, twin)
+    old = timestamps(connection)
+    HookedJob.seen = []
+    stock = rq.registry.StartedJobRegistry(
+        "default", connection=connection, job_class=HookedJob
+    )
+    STOCK_CLEANUP(stock)
+    stock_seen, HookedJob.seen = HookedJob.seen, []
+    StartedJobRegistry("default", connection=twin, job_class=HookedJob).cleanup()
+
+    assert HookedJob.seen == stock_seen
+    assert len(stock_seen) == 10
+    assert snapshot(twin, old) == snapshot(connection, old)
+
+
+def test_racing_sweeps_fail_each_job_once(connection: Redis) -> None:
+    queue = Queue("default", connection=connection)
+    ids = [f"j{number}" for number in range(1500)]
+    with connection.pipeline() as pipeline:
+        for job_id in ids:
+            job = queue.enqueue(
+                "os.path.join", job_id, job_id=job_id, pipeline=pipeline
+            )
+            job.prepare_for_execution("dead-worker", pipeline)
+        pipeline.zadd("rq:wip:default", {f"{job_id}:x": 1 for job_id in ids})
+        pipeline.execute()
+
+    def sweep() -> None:
+        client = other_database(connection, 0)
+        StartedJobRegistry("default", connection=client).cleanup()
+        client.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert connection.zcard("rq:wip:default") == 0
+    assert connection.zcard("rq:failed:default") == len(ids)
+    with connection.pipeline() as pipeline:
+        for job_id in ids:
+            pipeline.xlen(f"rq:results:{job_id}")
+        assert set(pipeline.execute()) == {1}
+
+
+def test_a_page_of_executions_names_each_job(connection: Redis) -> None:
+    queue = Queue("default", connection=connection)
+    for job_id in ("a", "b"):
+        queue.enqueue("os.path.join", job_id, job_id=job_id)
+    connection.zadd(
+        "rq:wip:default", {"a:e1": 1, "b:e2": 2, "a:e3": 3, "ghost:e4": 4, "b": 5}
+    )
+    registry = StartedJobRegistry("default", connection=connection)
+
+    assert [job.id for job in registry.get_jobs_page()] == ["a", "b", "a", "b"]
+    assert [job.id for job in registry.get_jobs_page(0, 2, desc=True)] == ["b", "a"]
+    assert [job.id for job in registry.get_jobs_page(1, 1)] == ["b"]
+    assert registry.get_jobs_page(10, 20) == []
