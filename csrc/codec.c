@@ -19,6 +19,10 @@
  */
 #include "codec.h"
 
+#ifdef RQF_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
 #include "jsonlist.h"
 #include "timestamp.h"
 
@@ -59,6 +63,8 @@ static const char *const field_names[RQF_F_COUNT] = {
     "result",
     "meta",
     "webhooks",
+    "rqfast_retry",
+    "rqfast_attempts",
 };
 
 /* The Job attribute each field is decoded into; NULL for none. */
@@ -98,11 +104,28 @@ static const char *const attr_names[RQF_F_COUNT] = {
     NULL,
     NULL,
     NULL,
+    NULL,
+    NULL,
 };
 
 static const char *const other_names[RQF_N_COUNT] = {
-    "_result", "serializer", "webhooks", "meta",
-    "dumps",   "to_dict",    "strftime", "items",
+    "_result",
+    "serializer",
+    "webhooks",
+    "meta",
+    "dumps",
+    "to_dict",
+    "strftime",
+    "items",
+    "_func_name",
+    "_instance",
+    "_args",
+    "_kwargs",
+    "_rqfast_policy",
+    "_rqfast_policy_raw",
+    "_rqfast_attempts_raw",
+    "_rqfast_zdata",
+    "_rqfast_zexc",
 };
 
 /* Runs of fields decoded the same way, in decoding order. */
@@ -477,12 +500,79 @@ decode_status(const rqf_state *st, PyObject *value)
     return NULL;
 }
 
-/* zlib.decompress(value), or value itself when it is not a zlib stream. */
-static PyObject *
-inflate(const rqf_state *st, PyObject *value)
-{
-    PyObject *inflated = PyObject_CallOneArg(st->zlib_decompress, value);
+#ifdef RQF_HAVE_ZLIB
+/* The outcome of inflating a payload in C. */
+enum inflated { INFLATED, NOT_ZLIB, ASK_PYTHON };
 
+/* Inflate the zlib stream at in into out, which has room for
+   RQF_INFLATE_STACK bytes, in one call and without Python objects; *size
+   gets the length inflated. NOT_ZLIB when the bytes cannot be a complete
+   zlib stream (zlib.decompress would raise zlib.error), ASK_PYTHON when
+   the output does not fit, the input is too long or zlib runs out of
+   memory: the caller then repeats the work with Python's zlib. */
+static enum inflated
+inflate_small(const char *in, Py_ssize_t len, unsigned char *out,
+              Py_ssize_t *size)
+{
+    z_stream zs;
+    int status;
+    enum inflated outcome = ASK_PYTHON;
+
+    if (len > RQF_INFLATE_MAX_INPUT) {
+        return ASK_PYTHON;
+    }
+    memset(&zs, 0, sizeof(zs));
+    zs.next_in = (Bytef *)in;
+    zs.avail_in = (uInt)len;
+    zs.next_out = out;
+    zs.avail_out = RQF_INFLATE_STACK;
+    if (inflateInit(&zs) != Z_OK) {
+        return ASK_PYTHON;
+    }
+
+    status = inflate(&zs, Z_FINISH);
+    if (status == Z_STREAM_END) {
+        /* Bytes after the end of the stream are ignored, as zlib.decompress
+           ignores them. */
+        *size = (Py_ssize_t)(RQF_INFLATE_STACK - zs.avail_out);
+        outcome = INFLATED;
+    }
+    else if (status == Z_DATA_ERROR || status == Z_NEED_DICT ||
+             (status == Z_BUF_ERROR && zs.avail_in == 0 &&
+              zs.avail_out > 0)) {
+        /* Corrupt, needing a dictionary, or truncated. */
+        outcome = NOT_ZLIB;
+    }
+    inflateEnd(&zs);
+    return outcome;
+}
+#endif
+
+/* zlib.decompress(value), or value itself when it is not a zlib stream.
+   A new reference, or NULL with an exception. Payloads whose output fits
+   RQF_INFLATE_STACK bytes are inflated by zlib directly; larger ones, and
+   every stream when the extension was built without zlib's header, go
+   through Python's zlib module. */
+static PyObject *
+inflate_value(const rqf_state *st, PyObject *value)
+{
+    PyObject *inflated;
+
+#ifdef RQF_HAVE_ZLIB
+    unsigned char out[RQF_INFLATE_STACK];
+    Py_ssize_t size = 0;
+
+    switch (inflate_small(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value),
+                          out, &size)) {
+    case INFLATED:
+        return PyBytes_FromStringAndSize((const char *)out, size);
+    case NOT_ZLIB:
+        return Py_NewRef(value);
+    case ASK_PYTHON:
+        break;
+    }
+#endif
+    inflated = PyObject_CallOneArg(st->zlib_decompress, value);
     if (inflated == NULL && PyErr_ExceptionMatches(st->zlib_error)) {
         PyErr_Clear();
         return Py_NewRef(value);
@@ -490,42 +580,41 @@ inflate(const rqf_state *st, PyObject *value)
     return inflated;
 }
 
-/* attrs[name] = value, stealing value; NULL value means it failed.
+/* values[field] = value, stealing value; NULL value means it failed.
    0, or -1 with an exception. */
 static int
-put(PyObject *dict, PyObject *name, PyObject *value)
+keep(PyObject **values, int field, PyObject *value)
 {
-    int status;
-
     if (value == NULL) {
         return -1;
     }
-    status = PyDict_SetItem(dict, name, value);
-    Py_DECREF(value);
-    return status;
+    Py_XSETREF(values[field], value);
+    return 0;
 }
 
-/* Convert the collected slots into the attributes dict, in the twin's
-   order. 0, or -1 with an exception. */
+/* Convert the collected slots into attribute values (new references in
+   values, indexed like slots; NULL for an attribute not assigned), in the
+   twin's order. *zexc is set when exc_info was a zlib stream. 0, or -1
+   with an exception. */
 static int
-decode_fields(rqf_state *st, PyObject **slots, PyObject *attrs)
+decode_fields(rqf_state *st, PyObject **slots, PyObject **values,
+              int *zexc)
 {
-    PyObject *const *names = st->attr_names;
     PyObject *value, *text, *list;
     int f;
 
-    if (put(attrs, names[RQF_F_DATA], inflate(st, slots[RQF_F_DATA])) < 0) {
+    if (keep(values, RQF_F_DATA, inflate_value(st, slots[RQF_F_DATA])) < 0) {
         return -1;
     }
     value = slots[RQF_F_CREATED_AT];
-    if (put(attrs, names[RQF_F_CREATED_AT],
+    if (keep(values, RQF_F_CREATED_AT,
             present(value) ? decode_timestamp(st, RQF_F_CREATED_AT, value)
                            : rqf_utcnow(st)) < 0) {
         return -1;
     }
     for (f = FIRST_TEXT; f <= LAST_TEXT; f++) {
         value = slots[f];
-        if (put(attrs, names[f],
+        if (keep(values, f,
                 present(value) ? decode_text(st, f, value)
                 : f == RQF_F_ORIGIN ? Py_NewRef(st->empty_str)
                                     : Py_NewRef(Py_None)) < 0) {
@@ -534,7 +623,7 @@ decode_fields(rqf_state *st, PyObject **slots, PyObject *attrs)
     }
     for (f = FIRST_TIME; f <= LAST_TIME; f++) {
         value = slots[f];
-        if (put(attrs, names[f],
+        if (keep(values, f,
                 present(value) ? decode_timestamp(st, f, value)
                                : Py_NewRef(Py_None)) < 0) {
             return -1;
@@ -542,14 +631,14 @@ decode_fields(rqf_state *st, PyObject **slots, PyObject *attrs)
     }
     for (f = FIRST_INT; f <= LAST_INT; f++) {
         value = slots[f];
-        if (put(attrs, names[f],
+        if (keep(values, f,
                 present(value) ? decode_int(st, f, value)
                                : Py_NewRef(Py_None)) < 0) {
             return -1;
         }
     }
     value = slots[RQF_F_STATUS];
-    if (put(attrs, names[RQF_F_STATUS],
+    if (keep(values, RQF_F_STATUS,
             present(value) ? decode_status(st, value)
                            : Py_NewRef(st->status_created)) < 0) {
         return -1;
@@ -557,14 +646,14 @@ decode_fields(rqf_state *st, PyObject **slots, PyObject *attrs)
 
     for (f = FIRST_CALLBACK_NAME; f < FIRST_CALLBACK_NAME + CALLBACKS; f++) {
         if (present(slots[f]) &&
-            put(attrs, names[f], decode_text(st, f, slots[f])) < 0) {
+            keep(values, f, decode_text(st, f, slots[f])) < 0) {
             return -1;
         }
     }
     for (f = FIRST_CALLBACK_TIMEOUT; f < FIRST_CALLBACK_TIMEOUT + CALLBACKS;
          f++) {
         if (slots[f] != NULL &&
-            put(attrs, names[f], decode_int(st, f, slots[f])) < 0) {
+            keep(values, f, decode_int(st, f, slots[f])) < 0) {
             return -1;
         }
     }
@@ -587,25 +676,25 @@ decode_fields(rqf_state *st, PyObject **slots, PyObject *attrs)
     else {
         list = PyList_New(0);
     }
-    if (put(attrs, names[RQF_F_DEPENDENCY_IDS], list) < 0) {
+    if (keep(values, RQF_F_DEPENDENCY_IDS, list) < 0) {
         return -1;
     }
 
     value = slots[RQF_F_ALLOW_DEPENDENCY_FAILURES];
-    if (put(attrs, names[RQF_F_ALLOW_DEPENDENCY_FAILURES],
+    if (keep(values, RQF_F_ALLOW_DEPENDENCY_FAILURES,
             present(value)
                 ? decode_flag(st, RQF_F_ALLOW_DEPENDENCY_FAILURES, value)
                 : Py_NewRef(Py_None)) < 0) {
         return -1;
     }
     value = slots[RQF_F_ENQUEUE_AT_FRONT];
-    if (put(attrs, names[RQF_F_ENQUEUE_AT_FRONT],
+    if (keep(values, RQF_F_ENQUEUE_AT_FRONT,
             value != NULL ? decode_flag(st, RQF_F_ENQUEUE_AT_FRONT, value)
                           : Py_NewRef(Py_None)) < 0) {
         return -1;
     }
     value = slots[RQF_F_ENQUEUE_AT_FRONT_ON_RETRY];
-    if (put(attrs, names[RQF_F_ENQUEUE_AT_FRONT_ON_RETRY],
+    if (keep(values, RQF_F_ENQUEUE_AT_FRONT_ON_RETRY,
             present(value)
                 ? decode_flag(st, RQF_F_ENQUEUE_AT_FRONT_ON_RETRY, value)
                 : Py_NewRef(Py_False)) < 0) {
@@ -614,71 +703,224 @@ decode_fields(rqf_state *st, PyObject **slots, PyObject *attrs)
 
     for (f = RQF_F_RETRY_INTERVALS; f <= RQF_F_REPEAT_INTERVALS; f++) {
         if (present(slots[f]) &&
-            put(attrs, names[f], decode_list(st, f, slots[f], 1)) < 0) {
+            keep(values, f, decode_list(st, f, slots[f], 1)) < 0) {
             return -1;
         }
     }
 
     value = slots[RQF_F_EXC_INFO];
     if (present(value)) {
-        /* inflate() returns bytes, or the bytes it was given. */
-        PyObject *inflated = inflate(st, value);
+        /* inflate_value() returns bytes, or the bytes it was given. */
+        PyObject *inflated = inflate_value(st, value);
         if (inflated == NULL) {
             return -1;
         }
+        *zexc = inflated != value;
         text = decode_text(st, RQF_F_EXC_INFO, inflated);
         Py_DECREF(inflated);
-        if (put(attrs, names[RQF_F_EXC_INFO], text) < 0) {
+        if (keep(values, RQF_F_EXC_INFO, text) < 0) {
             return -1;
         }
     }
     return 0;
 }
 
-static PyObject *
-raw_or_none(PyObject *value)
+/* Collect and decode a raw hash into values (see decode_fields). 0, or -1
+   with an exception; slots and values then hold what was made so far. */
+static int
+decode_hash(rqf_state *st, PyObject *raw, PyObject **slots,
+            PyObject **values, int *zexc)
 {
-    return Py_NewRef(present(value) ? value : Py_None);
+    if (collect_fields(st, raw, slots) < 0) {
+        return -1;
+    }
+    if (slots[RQF_F_DATA] == NULL) {
+        PyErr_SetString(st->no_such_job_error,
+                        "job hash has no 'data' field");
+        return -1;
+    }
+    return decode_fields(st, slots, values, zexc);
+}
+
+/* (result, meta, webhooks) as raw bytes or None: a new tuple, or NULL. */
+static PyObject *
+undecoded(PyObject **slots)
+{
+    return PyTuple_Pack(3, present(slots[RQF_F_RESULT]) ? slots[RQF_F_RESULT] : Py_None,
+                        present(slots[RQF_F_META]) ? slots[RQF_F_META] : Py_None,
+                        present(slots[RQF_F_WEBHOOKS]) ? slots[RQF_F_WEBHOOKS]
+                                                       : Py_None);
+}
+
+static void
+release(PyObject **objects, int count)
+{
+    int i;
+
+    for (i = 0; i < count; i++) {
+        Py_XDECREF(objects[i]);
+    }
 }
 
 PyObject *
 rqf_py_decode_job_hash(PyObject *module, PyObject *raw)
 {
     rqf_state *st = rqf_get_state(module);
-    PyObject *slots[RQF_F_COUNT] = {NULL};
-    PyObject *attrs = NULL, *result = NULL;
-    int f;
+    PyObject *slots[RQF_F_COUNT] = {NULL}, *values[RQF_F_COUNT] = {NULL};
+    PyObject *attrs = NULL, *rest = NULL, *result = NULL;
+    int f, zexc = 0;
 
-    if (collect_fields(st, raw, slots) < 0) {
-        goto done;
-    }
-    if (slots[RQF_F_DATA] == NULL) {
-        PyErr_SetString(st->no_such_job_error,
-                        "job hash has no 'data' field");
+    if (decode_hash(st, raw, slots, values, &zexc) < 0) {
         goto done;
     }
     attrs = PyDict_New();
-    if (attrs == NULL || decode_fields(st, slots, attrs) < 0) {
+    if (attrs == NULL) {
         goto done;
     }
-    result = PyTuple_New(4);
-    if (result == NULL) {
+    for (f = 0; f < RQF_F_COUNT; f++) {
+        if (values[f] != NULL &&
+            PyDict_SetItem(attrs, st->attr_names[f], values[f]) < 0) {
+            goto done;
+        }
+    }
+    rest = undecoded(slots);
+    if (rest == NULL) {
         goto done;
     }
-    PyTuple_SET_ITEM(result, 0, Py_NewRef(attrs));
-    PyTuple_SET_ITEM(result, 1, raw_or_none(slots[RQF_F_RESULT]));
-    PyTuple_SET_ITEM(result, 2, raw_or_none(slots[RQF_F_META]));
-    PyTuple_SET_ITEM(result, 3, raw_or_none(slots[RQF_F_WEBHOOKS]));
+    result = PyTuple_Pack(4, attrs, PyTuple_GET_ITEM(rest, 0),
+                          PyTuple_GET_ITEM(rest, 1), PyTuple_GET_ITEM(rest, 2));
 
 done:
+    Py_XDECREF(rest);
     Py_XDECREF(attrs);
-    for (f = 0; f < RQF_F_COUNT; f++) {
-        Py_XDECREF(slots[f]);
+    release(values, RQF_F_COUNT);
+    release(slots, RQF_F_COUNT);
+    return result;
+}
+
+/* state[name] = (value, compressed) if compressed is true, else None.
+   0, or -1 with an exception. */
+static int
+set_compressed(PyObject *state, PyObject *name, int compressed,
+               PyObject *value, PyObject *raw)
+{
+    PyObject *pair;
+    int status;
+
+    if (!compressed) {
+        return PyDict_SetItem(state, name, Py_None);
     }
+    pair = PyTuple_Pack(2, value, raw);
+    if (pair == NULL) {
+        return -1;
+    }
+    status = PyDict_SetItem(state, name, pair);
+    Py_DECREF(pair);
+    return status;
+}
+
+/* Write a decoded hash into a Job's instance dict: the attributes stock
+   restore assigns, the payload's deserialized parts reset to UNEVALUATED,
+   rqfast's own fields and the compressed forms read. 0, or -1 with an
+   exception (state may then be partly written). */
+static int
+write_state(rqf_state *st, PyObject **slots, PyObject **values, int zexc,
+            PyObject *state)
+{
+    PyObject *const *names = st->names;
+    PyObject *value;
+    int f, n;
+
+    for (f = 0; f < RQF_F_COUNT; f++) {
+        if (values[f] != NULL &&
+            PyDict_SetItem(state, st->attr_names[f], values[f]) < 0) {
+            return -1;
+        }
+    }
+    for (n = RQF_N_FUNC_NAME; n <= RQF_N_KWARGS; n++) {
+        if (PyDict_SetItem(state, names[n], st->unevaluated) < 0) {
+            return -1;
+        }
+    }
+    if (PyDict_SetItem(state, names[RQF_N_POLICY], Py_None) < 0) {
+        return -1;
+    }
+    value = slots[RQF_F_RQFAST_RETRY];
+    if (PyDict_SetItem(state, names[RQF_N_POLICY_RAW],
+                       value != NULL ? value : Py_None) < 0) {
+        return -1;
+    }
+    value = slots[RQF_F_RQFAST_ATTEMPTS];
+    if (PyDict_SetItem(state, names[RQF_N_ATTEMPTS_RAW],
+                       value != NULL ? value : Py_None) < 0) {
+        return -1;
+    }
+
+    /* A payload that was not a zlib stream comes back as the same object. */
+    if (set_compressed(state, names[RQF_N_ZDATA],
+                       values[RQF_F_DATA] != slots[RQF_F_DATA],
+                       values[RQF_F_DATA], slots[RQF_F_DATA]) < 0) {
+        return -1;
+    }
+    if (values[RQF_F_EXC_INFO] != NULL &&
+        set_compressed(state, names[RQF_N_ZEXC], zexc,
+                       values[RQF_F_EXC_INFO], slots[RQF_F_EXC_INFO]) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+PyObject *
+rqf_py_decode_job_state(PyObject *module, PyObject *const *args,
+                        Py_ssize_t nargs)
+{
+    rqf_state *st = rqf_get_state(module);
+    PyObject *slots[RQF_F_COUNT] = {NULL}, *values[RQF_F_COUNT] = {NULL};
+    PyObject *result = NULL;
+    int zexc = 0;
+
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "decode_job_state() takes exactly 2 arguments "
+                     "(%zd given)",
+                     nargs);
+        return NULL;
+    }
+    if (!PyDict_Check(args[1])) {
+        return rqf_type_error("state", "a dict", args[1]);
+    }
+
+    if (decode_hash(st, args[0], slots, values, &zexc) < 0) {
+        goto done;
+    }
+    result = undecoded(slots);
+    if (result != NULL &&
+        write_state(st, slots, values, zexc, args[1]) < 0) {
+        Py_CLEAR(result);
+    }
+
+done:
+    release(values, RQF_F_COUNT);
+    release(slots, RQF_F_COUNT);
     return result;
 }
 
 /* Encoding */
+
+/* dict[name] = value, stealing value; NULL value means it failed.
+   0, or -1 with an exception. */
+static int
+put(PyObject *dict, PyObject *name, PyObject *value)
+{
+    int status;
+
+    if (value == NULL) {
+        return -1;
+    }
+    status = PyDict_SetItem(dict, name, value);
+    Py_DECREF(value);
+    return status;
+}
 
 /* When a step writes its key. */
 enum when {

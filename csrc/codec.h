@@ -8,11 +8,24 @@
 /* The longest integer field read, sign and blanks included. */
 #define RQF_MAX_INT_LEN 64
 
+/* Payloads inflated to at most this many bytes are inflated by zlib into
+   a stack buffer; longer ones go through Python's zlib module. */
+#define RQF_INFLATE_STACK 8192
+
+/* The longest compressed payload the direct path reads, well within
+   zlib's unsigned int lengths; longer ones go through Python's zlib. */
+#define RQF_INFLATE_MAX_INPUT (1 << 30)
+
 /* Fill the codec's part of the module state. 0, or -1 with an exception. */
 int rqf_codec_init(rqf_state *st);
 
 /* decode_job_hash(raw) -> (attributes, result, meta, webhooks). */
 PyObject *rqf_py_decode_job_hash(PyObject *module, PyObject *raw);
+
+/* decode_job_state(raw, state) -> (result, meta, webhooks): decode a job
+   hash into state, a Job's instance dict, as rqfast's Job.restore does. */
+PyObject *rqf_py_decode_job_state(PyObject *module, PyObject *const *args,
+                                  Py_ssize_t nargs);
 
 /* encode_job_hash(job, data, exc_info, include_meta=True,
    include_result=True) -> the mapping stock Job.to_dict() returns. */

@@ -105,6 +105,7 @@ speedups_exec(PyObject *module)
     }
     st->zlib_decompress = import_attr("zlib", "decompress");
     st->zlib_error = import_attr("zlib", "error");
+    st->unevaluated = import_attr("rq.job", "UNEVALUATED");
     st->json_dumps = import_attr("json", "dumps");
     st->job_hash_error = import_attr("rqfast.exceptions", "JobHashError");
     st->no_such_job_error = import_attr("rq.exceptions", "NoSuchJobError");
@@ -112,6 +113,7 @@ speedups_exec(PyObject *module)
     st->unserializable =
         PyUnicode_InternFromString("Unserializable return value");
     if (st->zlib_decompress == NULL || st->zlib_error == NULL ||
+        st->unevaluated == NULL ||
         st->json_dumps == NULL || st->job_hash_error == NULL ||
         st->no_such_job_error == NULL || st->empty_str == NULL ||
         st->unserializable == NULL) {
@@ -128,6 +130,7 @@ speedups_exec(PyObject *module)
     X((st)->timestamp_format);                                               \
     X((st)->zlib_decompress);                                                \
     X((st)->zlib_error);                                                     \
+    X((st)->unevaluated);                                                    \
     X((st)->json_dumps);                                                     \
     X((st)->job_hash_error);                                                 \
     X((st)->no_such_job_error);                                              \
@@ -203,6 +206,8 @@ static PyMethodDef speedups_methods[] = {
      METH_FASTCALL, "Return (each job's next run time, new state)."},
     {"decode_job_hash", (PyCFunction)rqf_py_decode_job_hash, METH_O,
      "Decode a job hash into (attributes, result, meta, webhooks)."},
+    {"decode_job_state", (PyCFunction)(void (*)(void))rqf_py_decode_job_state,
+     METH_FASTCALL, "Decode a job hash into a Job's instance dict."},
     {"encode_job_hash", (PyCFunction)(void (*)(void))rqf_py_encode_job_hash,
      METH_FASTCALL | METH_KEYWORDS,
      "Return the mapping stock Job.to_dict() returns."},

@@ -49,6 +49,8 @@ enum rqf_field {
     RQF_F_RESULT,
     RQF_F_META,
     RQF_F_WEBHOOKS,
+    RQF_F_RQFAST_RETRY,    /* rqfast's retry policy; stock RQ ignores it */
+    RQF_F_RQFAST_ATTEMPTS, /* rqfast's attempt history, likewise */
     RQF_F_COUNT
 };
 
@@ -62,6 +64,15 @@ enum rqf_name {
     RQF_N_TO_DICT,    /* to_dict */
     RQF_N_STRFTIME,   /* strftime */
     RQF_N_ITEMS,      /* items */
+    RQF_N_FUNC_NAME,  /* _func_name: reset by restore, like _instance, */
+    RQF_N_INSTANCE,   /* _args and _kwargs, to UNEVALUATED */
+    RQF_N_ARGS,
+    RQF_N_KWARGS,
+    RQF_N_POLICY,       /* _rqfast_policy */
+    RQF_N_POLICY_RAW,   /* _rqfast_policy_raw */
+    RQF_N_ATTEMPTS_RAW, /* _rqfast_attempts_raw */
+    RQF_N_ZDATA,        /* _rqfast_zdata */
+    RQF_N_ZEXC,         /* _rqfast_zexc */
     RQF_N_COUNT
 };
 
@@ -80,6 +91,7 @@ typedef struct {
     PyObject *timestamp_format;
     PyObject *zlib_decompress;
     PyObject *zlib_error;
+    PyObject *unevaluated; /* rq.job.UNEVALUATED */
     PyObject *json_dumps;
     PyObject *job_hash_error;
     PyObject *no_such_job_error;

@@ -29,6 +29,9 @@ class Codec(Protocol):
     def decode_job_hash(
         self, raw: Mapping[Any, Any], /
     ) -> tuple[dict[str, Any], bytes | None, bytes | None, bytes | None]: ...
+    def decode_job_state(
+        self, raw: Mapping[Any, Any], state: dict[str, Any], /
+    ) -> tuple[bytes | None, bytes | None, bytes | None]: ...
     def encode_job_hash(
         self,
         job: Any,

@@ -30,13 +30,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rq.exceptions import NoSuchJobError
-from rq.job import JobStatus
+from rq.job import UNEVALUATED, JobStatus
 
 from .exceptions import JobHashError
 
 __all__ = [
     "backoff_delay",
     "decode_job_hash",
+    "decode_job_state",
     "encode_job_hash",
     "get_interval",
     "member_job_ids",
@@ -253,10 +254,15 @@ def _str_list(field: str, value: bytes) -> list[str]:
 
 
 def _inflate(value: bytes) -> bytes:
+    return _inflated(value)[0]
+
+
+def _inflated(value: bytes) -> tuple[bytes, bool]:
+    """Return (zlib.decompress(value), True), or (value, False) if not zlib."""
     try:
-        return zlib.decompress(value)
+        return zlib.decompress(value), True
     except zlib.error:
-        return value
+        return value, False
 
 
 def _fields(raw: Mapping[Any, Any]) -> dict[str, bytes]:
@@ -297,6 +303,60 @@ def decode_job_hash(
     field for any value that cannot be decoded, TypeError for non-bytes values.
     """
     fields = _fields(raw)
+    attrs, _ = _decode(fields)
+    return (
+        attrs,
+        fields.get("result") or None,
+        fields.get("meta") or None,
+        fields.get("webhooks") or None,
+    )
+
+
+#: Attributes that stock restore resets through the ``data`` setter.
+_PAYLOAD_PARTS = ("_func_name", "_instance", "_args", "_kwargs")
+
+
+def decode_job_state(
+    raw: Mapping[Any, Any], state: dict[str, Any]
+) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """Decode a job hash into ``state``, a Job's instance dict; rqfast's restore.
+
+    ``state`` gets the attributes :func:`decode_job_hash` returns, the
+    payload's deserialized parts reset to ``UNEVALUATED``, rqfast's own fields
+    (``_rqfast_policy`` None, ``_rqfast_policy_raw`` and ``_rqfast_attempts_raw``
+    the raw ``rqfast_retry`` and ``rqfast_attempts`` values or None) and the
+    compressed forms read: ``_rqfast_zdata`` is ``(payload, raw data)`` when
+    ``data`` was a zlib stream, else None; ``_rqfast_zexc`` likewise for
+    ``exc_info``, set only when the hash has one. Nothing is written when the
+    hash cannot be decoded. Returns ``(result, meta, webhooks)`` as
+    :func:`decode_job_hash` does.
+    """
+    if not isinstance(state, dict):
+        raise TypeError(f"state must be a dict, not {type(state).__name__}")
+    fields = _fields(raw)
+    attrs, zexc = _decode(fields)
+    state.update(attrs)
+    for name in _PAYLOAD_PARTS:
+        state[name] = UNEVALUATED
+    state["_rqfast_policy"] = None
+    state["_rqfast_policy_raw"] = fields.get("rqfast_retry")
+    state["_rqfast_attempts_raw"] = fields.get("rqfast_attempts")
+    # _inflated() gives back the very object it was given when not zlib.
+    data, compressed = attrs["_data"], fields["data"]
+    state["_rqfast_zdata"] = (data, compressed) if data is not compressed else None
+    if "_exc_info" in attrs:
+        state["_rqfast_zexc"] = (
+            (attrs["_exc_info"], fields["exc_info"]) if zexc else None
+        )
+    return (
+        fields.get("result") or None,
+        fields.get("meta") or None,
+        fields.get("webhooks") or None,
+    )
+
+
+def _decode(fields: dict[str, bytes]) -> tuple[dict[str, Any], bool]:
+    """Return (attributes, whether exc_info was a zlib stream) of a job hash."""
     if "data" not in fields:
         raise NoSuchJobError("job hash has no 'data' field")
 
@@ -359,16 +419,12 @@ def decode_job_hash(
         if value:
             attrs[attr] = _int_list(field, value)
 
+    zexc = False
     value = fields.get("exc_info")
     if value:
-        attrs["_exc_info"] = _text("exc_info", _inflate(value))
-
-    return (
-        attrs,
-        fields.get("result") or None,
-        fields.get("meta") or None,
-        fields.get("webhooks") or None,
-    )
+        text, zexc = _inflated(value)
+        attrs["_exc_info"] = _text("exc_info", text)
+    return attrs, zexc
 
 
 # Encoding a job hash

@@ -15,6 +15,9 @@ def retry_interval(
 def decode_job_hash(
     raw: Mapping[Any, Any], /
 ) -> tuple[dict[str, Any], bytes | None, bytes | None, bytes | None]: ...
+def decode_job_state(
+    raw: Mapping[Any, Any], state: dict[str, Any], /
+) -> tuple[bytes | None, bytes | None, bytes | None]: ...
 def encode_job_hash(
     job: Any,
     data: bytes,

@@ -25,7 +25,6 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import rq.job
-from rq.job import UNEVALUATED
 from rq.job import Job as _RQJob
 from rq.webhook import Webhook
 
@@ -40,14 +39,6 @@ __all__ = ["Attempt", "Job", "attach_policy"]
 POLICY_FIELD = "rqfast_retry"
 ATTEMPTS_FIELD = "rqfast_attempts"
 
-# Stock restore assigns the payload through the `data` setter, which forgets
-# any deserialized function and arguments; restore does the same in one step.
-_PAYLOAD_UNEVALUATED = {
-    "_func_name": UNEVALUATED,
-    "_instance": UNEVALUATED,
-    "_args": UNEVALUATED,
-    "_kwargs": UNEVALUATED,
-}
 _UNSERIALIZABLE_RESULT = rq.job.UNSERIALIZABLE_RETURN_VALUE_PAYLOAD  # type: ignore[attr-defined]
 
 
@@ -184,31 +175,9 @@ class Job(_RQJob):
 
     def restore(self, raw_data: Mapping[Any, Any]) -> None:
         """Overwrite this job's attributes with a job hash as HGETALL returns it."""
-        attrs, result, meta, webhooks = _impl.ext.decode_job_hash(raw_data)
-        state = self.__dict__
-        state.update(attrs)
-        state.update(_PAYLOAD_UNEVALUATED)
-        state["_rqfast_policy"] = None
-        state["_rqfast_policy_raw"] = raw_data.get(b"rqfast_retry")
-        state["_rqfast_attempts_raw"] = raw_data.get(b"rqfast_attempts")
-
-        # Keep the compressed forms read, unless they were stored uncompressed.
-        data = attrs["_data"]
-        compressed = raw_data.get(b"data")
-        state["_rqfast_zdata"] = (
-            (data, compressed)
-            if compressed is not None and data != compressed
-            else None
-        )
-        exc_info = attrs.get("_exc_info")
-        if exc_info is not None:
-            compressed = raw_data.get(b"exc_info")
-            state["_rqfast_zexc"] = (
-                (exc_info, compressed)
-                if compressed is not None and exc_info.encode() != compressed
-                else None
-            )
-
+        # The attributes, payload resets, rqfast's fields and the compressed
+        # forms read, written into the instance dict in one call.
+        result, meta, webhooks = _impl.ext.decode_job_state(raw_data, self.__dict__)
         if result is not None:
             try:
                 self._result = self.serializer.loads(result)

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from redis import Redis
 from rq.exceptions import NoSuchJobError
-from rq.job import Callback, Job, JobStatus, Retry
+from rq.job import UNEVALUATED, Callback, Job, JobStatus, Retry
 
 from rqfast import _impl
 from rqfast import _reference as py
@@ -457,6 +457,76 @@ def test_decode_broken_zlib_falls_back_to_raw(mod: ModuleType) -> None:
     assert attrs["_exc_info"] == "plain text"
 
 
+@pytest.mark.parametrize("kind", range(7))
+@pytest.mark.parametrize("size", [0, 1, 100, 8191, 8192, 8193, 100_000])
+def test_decode_inflates_as_zlib_decompress(
+    mod: ModuleType, kind: int, size: int
+) -> None:
+    payload = bytes(ord("a") + i * 7 % 26 for i in range(size))
+    stored = zlib_variant(payload, kind)
+    try:
+        expected = zlib.decompress(stored)
+    except zlib.error:
+        expected = stored
+    inflated = expected is not stored
+    # A stream that is not zlib is kept as it is, which is not UTF-8 text.
+    raw = {b"data": stored, b"exc_info": stored if inflated else b"text"}
+    assert mod.decode_job_hash(raw)[0]["_data"] == expected
+    state: dict[str, Any] = {}
+    mod.decode_job_state(raw, state)
+    assert state["_data"] == expected
+    assert state["_rqfast_zdata"] == ((expected, stored) if inflated else None)
+    assert state["_rqfast_zexc"] == ((expected.decode(), stored) if inflated else None)
+
+
+def test_decode_state(mod: ModuleType) -> None:
+    raw = {
+        **full_hash(),
+        b"rqfast_retry": b'{"max": 3}',
+        b"rqfast_attempts": b"zz",
+    }
+    state: dict[str, Any] = {"_func_name": "f", "id": "kept", "_result": 5}
+    rest = mod.decode_job_state(raw, state)
+    attrs, *expected_rest = mod.decode_job_hash(raw)
+    assert rest == tuple(expected_rest)
+    assert state["id"] == "kept"
+    assert state["_result"] == 5
+    for name, value in attrs.items():
+        if name != "created_at":
+            assert state[name] == value, name
+    for name in ("_func_name", "_instance", "_args", "_kwargs"):
+        assert state[name] is UNEVALUATED
+    assert state["_rqfast_policy"] is None
+    assert state["_rqfast_policy_raw"] == b'{"max": 3}'
+    assert state["_rqfast_attempts_raw"] == b"zz"
+    assert state["_rqfast_zdata"] == (attrs["_data"], raw[b"data"])
+    assert state["_rqfast_zexc"] == (attrs["_exc_info"], raw[b"exc_info"])
+
+
+def test_decode_state_uncompressed_and_absent(mod: ModuleType) -> None:
+    state: dict[str, Any] = {"_rqfast_zexc": ("old", b"z"), "_exc_info": "old"}
+    assert mod.decode_job_state({b"data": b"raw"}, state) == (None, None, None)
+    assert state["_data"] == b"raw"
+    assert state["_rqfast_zdata"] is None
+    assert state["_rqfast_zexc"] == ("old", b"z")  # exc_info absent: kept
+    assert state["_rqfast_policy_raw"] is None
+    assert state["_rqfast_attempts_raw"] is None
+    mod.decode_job_state({b"data": b"raw", b"exc_info": b"plain"}, state)
+    assert state["_exc_info"] == "plain"
+    assert state["_rqfast_zexc"] is None
+
+
+def test_decode_state_errors_write_nothing(mod: ModuleType) -> None:
+    state: dict[str, Any] = {"_data": b"old"}
+    with pytest.raises(JobHashError, match="ttl"):
+        mod.decode_job_state({b"data": zlib.compress(b"new"), b"ttl": b"x"}, state)
+    with pytest.raises(NoSuchJobError):
+        mod.decode_job_state({b"status": b"queued"}, state)
+    assert state == {"_data": b"old"}
+    with pytest.raises(TypeError, match="state must be a dict, not list"):
+        mod.decode_job_state({b"data": b""}, [])
+
+
 def test_decode_missing_data(mod: ModuleType) -> None:
     with pytest.raises(NoSuchJobError, match="job hash has no 'data' field"):
         mod.decode_job_hash({b"status": b"queued"})
@@ -835,6 +905,25 @@ JSONISH = st.text(
 )
 
 
+def zlib_variant(payload: bytes, kind: int) -> bytes:
+    """A zlib stream of payload, whole or damaged in one of several ways."""
+    whole = zlib.compress(payload)
+    if kind == 1:
+        return whole[: len(whole) // 2]  # truncated
+    if kind == 2:
+        return whole + b"trailing bytes"
+    if kind == 3:
+        compressor = zlib.compressobj(zdict=b"dictionary")
+        return compressor.compress(payload) + compressor.flush()  # needs zdict
+    if kind == 4:
+        return whole[:2] + bytes([whole[2] ^ 0xFF]) + whole[3:]  # corrupt
+    if kind == 5:
+        return zlib.compress(payload * 400)  # inflates past the stack buffer
+    if kind == 6:
+        return zlib.compress(payload, wbits=-15)  # raw deflate, no header
+    return whole
+
+
 @st.composite
 def spaced_json(draw: st.DrawFn, items: st.SearchStrategy[list[Any]]) -> bytes:
     """JSON lists with random whitespace, escapes and non-ASCII."""
@@ -887,7 +976,11 @@ STATUS_BYTES = st.one_of(
     st.sampled_from([s.value.encode() for s in JobStatus]), st.binary(max_size=8)
 )
 DATA_BYTES = st.one_of(
-    st.binary(max_size=20), st.binary(max_size=20).map(zlib.compress)
+    st.binary(max_size=20),
+    st.binary(max_size=20).map(zlib.compress),
+    st.builds(
+        lambda s: zlib_variant(*s), st.tuples(st.binary(max_size=40), st.integers(0, 7))
+    ),
 )
 FLAG_BYTES = st.one_of(st.sampled_from([b"0", b"1", b"2", b"-1"]), INT_BYTES)
 
@@ -927,6 +1020,8 @@ FIELD_VALUES: dict[str, st.SearchStrategy[bytes]] = {
     "result": st.binary(max_size=5),
     "meta": st.binary(max_size=5),
     "webhooks": st.binary(max_size=5),
+    "rqfast_retry": st.binary(max_size=5),
+    "rqfast_attempts": st.binary(max_size=5),
     "unknown_field": st.binary(max_size=5),
 }
 
@@ -952,6 +1047,24 @@ def without_now(result: tuple[Any, ...], raw: dict[Any, Any]) -> tuple[Any, ...]
         assert isinstance(attrs.pop("created_at"), datetime)
         return ("ok", (attrs, *result[1][1:]))
     return result
+
+
+def state_outcome(module: ModuleType, raw: dict[Any, Any]) -> tuple[Any, ...]:
+    """What decode_job_state did to a prefilled state, created_at aside."""
+    state: dict[str, Any] = {"_data": b"old", "_rqfast_zexc": ("old", b"z")}
+    done = outcome(module.decode_job_state, raw, state)
+    if done[0] == "ok" and "created_at" in state:
+        assert isinstance(state["created_at"], datetime)
+        if not any(k in (b"created_at", "created_at") and v for k, v in raw.items()):
+            del state["created_at"]
+    return done, state, list(state)
+
+
+@both
+@MANY
+@given(job_hashes())
+def test_decode_state_c_matches_twin(raw: dict[Any, Any]) -> None:
+    assert state_outcome(needs_c(), raw) == state_outcome(py, raw)
 
 
 @both
@@ -1110,6 +1223,7 @@ def test_round_trip_matches_stock_restore(job: Job) -> None:
 def leak_cases(module: ModuleType) -> list[Callable[[], Any]]:
     raw = full_hash()
     bad = {**raw, b"retry_intervals": b"[1, x]"}
+    big = zlib.compress(bytes(range(256)) * 64)
     job = full_job()
     data = zlib.compress(job.data)
     moment = datetime(2024, 1, 2, 3, 4, 5)
@@ -1132,6 +1246,10 @@ def leak_cases(module: ModuleType) -> list[Callable[[], Any]]:
         lambda: module.decode_job_hash({b"data": b"x", b"status": b"nope"}),
         lambda: module.decode_job_hash({b"data": 1}),
         lambda: module.decode_job_hash({}),
+        lambda: module.decode_job_state(raw, {}),
+        lambda: module.decode_job_state(bad, {}),
+        lambda: module.decode_job_state({b"data": big, b"exc_info": b"x"}, {}),
+        lambda: module.decode_job_state(raw, []),
         lambda: module.encode_job_hash(job, data, b"e"),
         lambda: module.encode_job_hash(job, data, None, include_meta=False),
         lambda: module.encode_job_hash(object(), data, None),

@@ -126,6 +126,25 @@ def test_due_means_zero_to_deadline_inclusive() -> None:
     assert _impl.ext.partition_by_deadline(pairs, 5) == (["a", "d"], ["b", "c", "e"])
 
 
+@pytest.mark.parametrize(
+    ("scored", "error"),
+    [
+        ([(0, 10**400)], TypeError),
+        ([(b"a", 10**400)], OverflowError),
+        ([(b"a", "1")], TypeError),
+    ],
+)
+def test_partition_checks_score_type_member_then_value(
+    scored: list[Any], error: type[Exception]
+) -> None:
+    for function in (
+        c_function("partition_by_deadline"),
+        _reference.partition_by_deadline,
+    ):
+        with pytest.raises(error):
+            function(scored, 1.0)
+
+
 def test_c_functions_do_not_leak() -> None:
     members = [b"job-%d:exec" % n for n in range(200)]
     pairs = [(member, float(n)) for n, member in enumerate(members)]
@@ -143,6 +162,13 @@ def test_c_functions_do_not_leak() -> None:
                 pass
             else:
                 raise AssertionError(f"{bad!r} was accepted")
+        for scored in ([(b"a", 10**400)], [(0, 1.0)], [(b"\xff", 1.0)]):
+            try:
+                c_function("partition_by_deadline")(scored, 100)
+            except (OverflowError, TypeError, UnicodeDecodeError):
+                pass
+            else:
+                raise AssertionError(f"{scored!r} was accepted")
 
     def traced_growth(rounds: int) -> int:
         tracemalloc.start()
