@@ -60,7 +60,7 @@ def promote_due_jobs(
     score = current_timestamp() if deadline is None else deadline
     timeout = _RQQueue.DEFAULT_TIMEOUT if default_timeout is None else default_timeout
     registry_key = ScheduledJobRegistry.key_template.format(queue_name)
-    fixed_keys = [
+    keys = [
         registry_key,
         _RQQueue.redis_queue_namespace_prefix + queue_name,
         DeferredJobRegistry.key_template.format(queue_name),
@@ -74,12 +74,8 @@ def promote_due_jobs(
     members = due(connection)
     while members:
         job_ids = _impl.ext.member_job_ids(members)
-        keys = list(fixed_keys)
-        for job_id in job_ids:
-            keys.append(prefix + job_id)
-            keys.append(f"{prefix}{job_id}:dependents")
-            keys.append(f"{prefix}:{job_id}:dependencies")
-        args = [score, _impl.ext.utcformat(now()), queue_name, timeout, *job_ids]
+        args = [score, _impl.ext.utcformat(now()), queue_name, timeout, prefix]
+        args += job_ids
         # The next chunk is read in the round trip that promotes this one.
         with connection.pipeline(transaction=False) as pipeline:
             pipeline.evalsha(_promote_script.sha, len(keys), *keys, *args)

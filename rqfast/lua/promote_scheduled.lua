@@ -3,13 +3,19 @@
 -- KEYS[1] the scheduled registry (rq:scheduled:<queue>)
 -- KEYS[2] the queue list (rq:queue:<queue>)
 -- KEYS[3] the deferred registry (rq:deferred:<queue>)
--- KEYS[4 + 3i], KEYS[5 + 3i], KEYS[6 + 3i] for the i-th job (from 0): its
---   hash, its dependents set and its dependencies set
 -- ARGV[1] the deadline: members scored 0 <= score <= deadline are due
 -- ARGV[2] enqueued_at, as RQ formats it
 -- ARGV[3] the queue name, written as the job's origin
 -- ARGV[4] the queue's default timeout, for jobs stored without one
--- ARGV[5 + i] the i-th job id, as it is stored in the registry
+-- ARGV[5] the job key prefix (rq:job:)
+-- ARGV[6 + i] the i-th job id, as it is stored in the registry
+--
+-- Each job's keys are built here from the prefix, as RQ names them: its
+-- hash <prefix><id>, its dependents set <prefix><id>:dependents and its
+-- dependencies set <prefix>:<id>:dependencies. Passing them as KEYS cost
+-- three arguments per job to build, send and parse, a third of a chunk's
+-- time; like the worker's lifecycle script, this one therefore expects
+-- every key on one Redis server, not a Cluster.
 --
 -- Needs ZMSCORE (Redis 6.2). A chunk holds at most a few thousand ids, well
 -- under Lua's limit on unpack().
@@ -25,6 +31,7 @@
 local registry, queue, deferred = KEYS[1], KEYS[2], KEYS[3]
 local deadline = tonumber(ARGV[1])
 local enqueued_at, origin, default_timeout = ARGV[2], ARGV[3], ARGV[4]
+local prefix = ARGV[5]
 local always_written = {
     'success_callback_name', 'failure_callback_name',
     'stopped_callback_name', 'started_at', 'ended_at', 'last_heartbeat',
@@ -48,7 +55,7 @@ local function flush()
 end
 
 local ids = {}
-for i = 5, #ARGV do
+for i = 6, #ARGV do
     ids[#ids + 1] = ARGV[i]
 end
 if #ids == 0 then
@@ -73,8 +80,7 @@ redis.call('ZREM', registry, unpack(removed))
 
 for _, i in ipairs(due) do
     local job_id = ids[i]
-    local base = 4 + 3 * (i - 1)
-    local job_key = KEYS[base]
+    local job_key = prefix .. job_id
     local f = redis.call('HMGET', job_key, 'status', 'enqueue_at_front',
         'enqueue_at_front_on_retry', 'ended_at', 'timeout', 'ttl',
         'created_at')
@@ -105,8 +111,9 @@ for _, i in ipairs(due) do
         local ttl = f[6] and tonumber(f[6])
         if ttl and ttl > 0 then
             redis.call('EXPIRE', job_key, ttl)
-            redis.call('EXPIRE', KEYS[base + 1], ttl)
-            redis.call('EXPIRE', KEYS[base + 2], ttl)
+            redis.call('EXPIRE', job_key .. ':dependents', ttl)
+            redis.call('EXPIRE', prefix .. ':' .. job_id .. ':dependencies',
+                ttl)
         end
         at_front = at_front and true or false
         if at_front ~= run_front then
