@@ -163,15 +163,7 @@ class StartedJobRegistry(_RQStartedJobRegistry, BaseRegistry):
     def _sweep_by_script(self, members: list[Any], score: float) -> list[Any]:
         """Fail a chunk's jobs that need no Python; return the members left."""
         job_ids = _impl.ext.member_job_ids(members)
-        prefix = self.job_class.redis_job_namespace_prefix
         keys = [self.key, _RQFailedJobRegistry.key_template.format(self.name)]
-        for job_id in job_ids:
-            keys += [
-                prefix + job_id,
-                f"{prefix}{job_id}:dependents",
-                f"{prefix}:{job_id}:dependencies",
-                f"rq:results:{job_id}",
-            ]
         reason = _abandoned_reason()
         args = [
             score,
@@ -180,6 +172,7 @@ class StartedJobRegistry(_RQStartedJobRegistry, BaseRegistry):
             b64encode(zlib.compress(reason.encode())),
             self.name,
             DEFAULT_FAILURE_TTL,
+            self.job_class.redis_job_namespace_prefix,
             *members,
         ]
         failed, _, left = _sweep_script(self.connection, keys, args)
