@@ -192,9 +192,16 @@ class _Lifecycle(BaseWorker):
         """Create the worker as stock RQ does; no finish phase is pending.
 
         ``retry``, a keyword-only extra, is the policy of jobs enqueued without
-        one; a job's own policy wins.
+        one; a job's own policy wins. RQ's own ``Job`` and ``Queue`` given as
+        ``job_class`` and ``queue_class`` (the ``rq worker`` command passes
+        them by default) mean rqfast's, which read and write the same data and
+        keep the attempt history.
         """
         self.default_retry = kwargs.pop("retry", self.default_retry)
+        if kwargs.get("job_class") is rq.job.Job:
+            kwargs["job_class"] = Job
+        if kwargs.get("queue_class") is rq.queue.Queue:
+            kwargs["queue_class"] = Queue
         _stock_init(self, *args, **kwargs)
         self._pending: _Finish | None = None
         self._suspension_checked = False

@@ -93,3 +93,21 @@ def test_worker_command_takes_a_default_retry(
     refused = CliRunner().invoke(main, ["worker", "--url", redis_url, "--retry", "max"])
     assert refused.exit_code == 2
     assert "--retry" in refused.output
+
+
+def test_rq_command_runs_rqfast_worker_by_class_name(
+    connection: Redis, redis_url: str
+) -> None:
+    from rq.cli import main as rq_main
+
+    queue = rqfast.Queue("default", connection=connection)
+    job = queue.enqueue("retry_jobs.always_fails", retry=rqfast.Retry(1, interval=0))
+    result = CliRunner().invoke(
+        rq_main,
+        ["worker", "--url", redis_url, "--burst", "-w", "rqfast.SimpleWorker"],
+    )
+    assert result.exit_code == 0, result.output
+    fetched = rqfast.Job.fetch(job.id, connection=connection)
+    assert fetched.get_status() == "failed"
+    # Only rqfast's workers keep the attempt history.
+    assert [a.retry_in for a in fetched.attempts] == [0, None]
