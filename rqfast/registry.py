@@ -347,27 +347,17 @@ def requeue_failed_jobs(
     chunks = ids_in_registry() if job_ids is None else _chunks(job_ids, chunk_size)
     for chunk in chunks:
         _impl.ext.validate_job_ids(chunk)
-        with connection.pipeline(transaction=False) as pipeline:
-            for job_id in chunk:
-                pipeline.hget(prefix + job_id, "origin")
-            origins = [(origin or b"").decode() for origin in pipeline.execute()]
-        keys = [registry_key]
         args: list[Any] = [
             _impl.ext.utcformat(now()),
             timeout,
             _EMPTY_EXC_INFO,
             1 if at_front else 0,
             "" if retries is None else retries,
+            prefix,
+            queue_prefix,
+            *chunk,
         ]
-        for job_id, origin in zip(chunk, origins, strict=True):
-            keys += [
-                prefix + job_id,
-                f"{prefix}{job_id}:dependents",
-                f"{prefix}:{job_id}:dependencies",
-                queue_prefix + origin,
-            ]
-            args += [job_id, origin]
-        done, left = _requeue_script(connection, keys, args)
+        done, left = _requeue_script(connection, [registry_key], args)
         requeued += done
         skipped += left
         if on_chunk is not None:
