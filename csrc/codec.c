@@ -126,6 +126,7 @@ static const char *const other_names[RQF_N_COUNT] = {
     "_rqfast_attempts_raw",
     "_rqfast_zdata",
     "_rqfast_zexc",
+    "encode",
 };
 
 /* Runs of fields decoded the same way, in decoding order. */
@@ -1296,6 +1297,199 @@ rqf_py_encode_job_hash(PyObject *module, PyObject *const *args,
         }
     }
     return obj;
+}
+
+/* Diffing a mapping against the hash read */
+
+/* A long long in decimal, sign and terminating NUL included. */
+#define INT_TEXT_SIZE 24
+
+/* text.encode() as redis-py sends a str: a str itself is UTF-8 encoded
+   here, a subclass through its own encode(). A new reference, or NULL with
+   the exception encode() raised. */
+static PyObject *
+encode_text(const rqf_state *st, PyObject *text)
+{
+    if (PyUnicode_CheckExact(text)) {
+        return PyUnicode_AsUTF8String(text);
+    }
+    return PyObject_CallMethodNoArgs(text, st->names[RQF_N_ENCODE]);
+}
+
+/* What redis-py sends for a hash value: bytes as they are, str UTF-8
+   encoded, a float's repr() and anything else's str(), encoded. A new
+   reference (usually bytes), or NULL with an exception. */
+static PyObject *
+sent_value(const rqf_state *st, PyObject *value)
+{
+    PyObject *text, *sent;
+
+    if (PyBytes_Check(value)) {
+        return Py_NewRef(value);
+    }
+    if (PyUnicode_Check(value)) {
+        return encode_text(st, value);
+    }
+    text = PyFloat_Check(value) ? PyObject_Repr(value) : PyObject_Str(value);
+    if (text == NULL) {
+        return NULL;
+    }
+    sent = encode_text(st, text);
+    Py_DECREF(text);
+    return sent;
+}
+
+/* Do the bytes of read equal the len bytes at text? */
+static inline int
+same_bytes(PyObject *read, const char *text, Py_ssize_t len)
+{
+    return PyBytes_GET_SIZE(read) == len &&
+           memcmp(PyBytes_AS_STRING(read), text, (size_t)len) == 0;
+}
+
+/* Is value's sent form different from read, the hash's value or NULL when
+   the hash has none (compared as None)? 1, 0, or -1 with an exception.
+   ASCII str and machine-sized int values against bytes are compared
+   without building their bytes; the rest as "read != sent" in Python. */
+static int
+value_changed(const rqf_state *st, PyObject *read, PyObject *value)
+{
+    PyObject *sent, *differs;
+    char digits[INT_TEXT_SIZE];
+    long long number;
+    int overflow, changed;
+
+    if (read == NULL || PyBytes_CheckExact(read)) {
+        if (PyUnicode_CheckExact(value) && PyUnicode_IS_ASCII(value)) {
+            return read == NULL ||
+                   !same_bytes(read, (const char *)PyUnicode_1BYTE_DATA(value),
+                               PyUnicode_GET_LENGTH(value));
+        }
+        if (PyLong_CheckExact(value)) {
+            number = PyLong_AsLongLongAndOverflow(value, &overflow);
+            if (number == -1 && PyErr_Occurred()) {
+                return -1;
+            }
+            if (!overflow) {
+                int len = snprintf(digits, sizeof(digits), "%lld", number);
+                return read == NULL || !same_bytes(read, digits, len);
+            }
+        }
+    }
+
+    sent = sent_value(st, value);
+    if (sent == NULL) {
+        return -1;
+    }
+    if (read != NULL && PyBytes_CheckExact(read) && PyBytes_CheckExact(sent)) {
+        changed = !same_bytes(read, PyBytes_AS_STRING(sent),
+                              PyBytes_GET_SIZE(sent));
+        Py_DECREF(sent);
+        return changed;
+    }
+    differs = PyObject_RichCompare(read != NULL ? read : Py_None, sent, Py_NE);
+    Py_DECREF(sent);
+    if (differs == NULL) {
+        return -1;
+    }
+    changed = PyObject_IsTrue(differs);
+    Py_DECREF(differs);
+    return changed;
+}
+
+/* Add mapping's entry (name, value) to changed if its sent form differs
+   from raw's value for name.encode(). Borrows all; the caller holds name
+   and value. 0, or -1 with an exception. */
+static int
+diff_entry(const rqf_state *st, PyObject *raw, PyObject *name,
+           PyObject *value, PyObject *changed)
+{
+    PyObject *key, *read;
+    int status;
+
+    if (!PyUnicode_Check(name)) {
+        rqf_type_error("mapping keys", "str", name);
+        return -1;
+    }
+    key = encode_text(st, name);
+    if (key == NULL) {
+        return -1;
+    }
+    read = PyDict_GetItemWithError(raw, key);
+    Py_DECREF(key);
+    if (read == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+
+    /* Converting value may run Python code that changes raw. */
+    Py_XINCREF(read);
+    status = value_changed(st, read, value);
+    Py_XDECREF(read);
+    if (status > 0) {
+        status = PyDict_SetItem(changed, name, value);
+    }
+    return status;
+}
+
+PyObject *
+rqf_py_changed_fields(PyObject *module, PyObject *const *args,
+                      Py_ssize_t nargs)
+{
+    rqf_state *st = rqf_get_state(module);
+    PyObject *stack[2 * RQF_DIFF_STACK], **entries = stack;
+    PyObject *mapping, *raw, *key, *value, *changed = NULL;
+    Py_ssize_t i, n = 0, pos = 0;
+
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "changed_fields() takes exactly 2 arguments "
+                     "(%zd given)",
+                     nargs);
+        return NULL;
+    }
+    mapping = args[0];
+    raw = args[1];
+    if (!PyDict_CheckExact(mapping)) {
+        return rqf_type_error("mapping", "a plain dict", mapping);
+    }
+    if (!PyDict_CheckExact(raw)) {
+        return rqf_type_error("raw", "a plain dict", raw);
+    }
+
+    /* The entries are held for the whole diff: converting a value runs
+       Python code, which may change mapping. */
+    if (PyDict_GET_SIZE(mapping) > RQF_DIFF_STACK) {
+        entries = PyMem_New(PyObject *, 2 * PyDict_GET_SIZE(mapping));
+        if (entries == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    while (PyDict_Next(mapping, &pos, &key, &value)) {
+        entries[2 * n] = Py_NewRef(key);
+        entries[2 * n + 1] = Py_NewRef(value);
+        n++;
+    }
+
+    changed = PyDict_New();
+    if (changed == NULL) {
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        if (diff_entry(st, raw, entries[2 * i], entries[2 * i + 1],
+                       changed) < 0) {
+            Py_CLEAR(changed);
+            goto done;
+        }
+    }
+
+done:
+    for (i = 0; i < 2 * n; i++) {
+        Py_DECREF(entries[i]);
+    }
+    if (entries != stack) {
+        PyMem_Free(entries);
+    }
+    return changed;
 }
 
 /* Setup */

@@ -16,6 +16,10 @@
    zlib's unsigned int lengths; longer ones go through Python's zlib. */
 #define RQF_INFLATE_MAX_INPUT (1 << 30)
 
+/* Mappings of at most this many entries are held on the stack while
+   changed_fields() diffs them; larger ones in memory from PyMem. */
+#define RQF_DIFF_STACK 64
+
 /* Fill the codec's part of the module state. 0, or -1 with an exception. */
 int rqf_codec_init(rqf_state *st);
 
@@ -31,5 +35,11 @@ PyObject *rqf_py_decode_job_state(PyObject *module, PyObject *const *args,
    include_result=True) -> the mapping stock Job.to_dict() returns. */
 PyObject *rqf_py_encode_job_hash(PyObject *module, PyObject *const *args,
                                  Py_ssize_t nargs, PyObject *kwnames);
+
+/* changed_fields(mapping, raw) -> the entries of mapping (str names to
+   values, as to_dict() returns them) whose bytes, as redis-py would send
+   them, differ from raw's (HGETALL's bytes) for the same name. */
+PyObject *rqf_py_changed_fields(PyObject *module, PyObject *const *args,
+                                Py_ssize_t nargs);
 
 #endif /* RQF_CODEC_H */

@@ -211,6 +211,8 @@ static PyMethodDef speedups_methods[] = {
     {"encode_job_hash", (PyCFunction)(void (*)(void))rqf_py_encode_job_hash,
      METH_FASTCALL | METH_KEYWORDS,
      "Return the mapping stock Job.to_dict() returns."},
+    {"changed_fields", (PyCFunction)(void (*)(void))rqf_py_changed_fields,
+     METH_FASTCALL, "Return the entries whose bytes differ from the hash."},
     {"split_members", (PyCFunction)(void (*)(void))rqf_py_split_members,
      METH_FASTCALL, "Split registry members into (job_id, execution_id)."},
     {"member_job_ids", (PyCFunction)(void (*)(void))rqf_py_member_job_ids,

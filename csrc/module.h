@@ -73,6 +73,7 @@ enum rqf_name {
     RQF_N_ATTEMPTS_RAW, /* _rqfast_attempts_raw */
     RQF_N_ZDATA,        /* _rqfast_zdata */
     RQF_N_ZEXC,         /* _rqfast_zexc */
+    RQF_N_ENCODE,       /* encode */
     RQF_N_COUNT
 };
 

@@ -41,6 +41,9 @@ class Codec(Protocol):
         include_result: bool = True,
         /,
     ) -> dict[str, Any]: ...
+    def changed_fields(
+        self, mapping: dict[str, Any], raw: dict[bytes, bytes], /
+    ) -> dict[str, Any]: ...
     def uniform(self, state: int, /) -> tuple[float, int]: ...
     def backoff_delay(
         self, retry_number: int, first: float, factor: float, cap: float | None, /

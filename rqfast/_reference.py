@@ -36,6 +36,7 @@ from .exceptions import JobHashError
 
 __all__ = [
     "backoff_delay",
+    "changed_fields",
     "decode_job_hash",
     "decode_job_state",
     "encode_job_hash",
@@ -507,6 +508,49 @@ def encode_job_hash(
     if job.enqueue_at_front is not None:
         obj["enqueue_at_front"] = int(job.enqueue_at_front)
     return obj
+
+
+# Diffing a mapping against the hash read
+
+
+def _sent(value: Any) -> Any:
+    """Return what redis-py sends for a hash value, as ``value.encode()`` gives it.
+
+    Bytes go as they are, a str UTF-8 encoded, a float as its repr() and
+    anything else as its str(). Kinds are told by type, as the C does: an
+    object's ``__class__`` is not consulted.
+    """
+    kind = type(value)
+    if issubclass(kind, bytes):
+        return value
+    if issubclass(kind, str):
+        return value.encode()
+    if issubclass(kind, float):
+        return repr(value).encode()
+    return str(value).encode()
+
+
+def changed_fields(mapping: dict[str, Any], raw: dict[bytes, bytes]) -> dict[str, Any]:
+    """Return the entries of ``mapping`` whose bytes differ from the hash read.
+
+    ``mapping`` is what ``Job.to_dict`` returns and ``raw`` what HGETALL
+    returned; an entry is kept, with its value as given and in its order, when
+    ``raw.get(name.encode()) != `` the bytes redis-py would send for its
+    value. Both must be plain dicts; ``mapping`` is read once, before any
+    value is converted. Errors from encoding a name or converting a value
+    propagate as they are.
+    """
+    if type(mapping) is not dict:
+        raise TypeError(f"mapping must be a plain dict, not {type(mapping).__name__}")
+    if type(raw) is not dict:
+        raise TypeError(f"raw must be a plain dict, not {type(raw).__name__}")
+    changed: dict[str, Any] = {}
+    for name, value in list(mapping.items()):
+        if not issubclass(type(name), str):
+            raise TypeError(f"mapping keys must be str, not {type(name).__name__}")
+        if raw.get(name.encode()) != _sent(value):
+            changed[name] = value
+    return changed
 
 
 # Backoff and jitter

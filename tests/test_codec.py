@@ -15,6 +15,7 @@ import os
 import string
 import sys
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from types import ModuleType
@@ -25,6 +26,7 @@ import rq.utils
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from redis import Redis
+from redis.connection import Encoder
 from rq.exceptions import NoSuchJobError
 from rq.job import UNEVALUATED, Callback, Job, JobStatus, Retry
 
@@ -775,6 +777,204 @@ def test_encode_errors_propagate(mod: ModuleType) -> None:
         mod.encode_job_hash(job, b"z", None)
 
 
+# Diffing against the hash read
+
+
+class Text(str):
+    """A str whose encode() is its own, as a subclass may define."""
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return b"own:" + str.encode(self, encoding, errors)
+
+
+class Blob(bytes):
+    pass
+
+
+class RawHash(dict[bytes, bytes]):
+    pass
+
+
+class Stringly:
+    """A value whose str() is given, or raises."""
+
+    def __init__(self, text: Any) -> None:
+        self.text = text
+
+    def __str__(self) -> Any:
+        if isinstance(self.text, Exception):
+            raise self.text
+        return self.text
+
+
+def sent_hash(mapping: dict[str, Any]) -> dict[bytes, bytes]:
+    """The hash HGETALL returns after redis-py's HSET of ``mapping``."""
+    encoder = Encoder("utf-8", "strict", False)
+    return {encoder.encode(k): encoder.encode(v) for k, v in mapping.items()}
+
+
+def test_changed_fields_keeps_what_differs(mod: ModuleType) -> None:
+    value = ["not", "sent"]
+    mapping = {
+        "same": "text",
+        "other": "text",
+        "absent": "x",
+        "number": 12,
+        "big": 2**80,
+        "negative": -(2**63),
+        "float": 0.1,
+        "flag": True,
+        "none": None,
+        "raw": b"\x00\xff",
+        "blob": Blob(b"b"),
+        "status": JobStatus.STARTED,
+        "unicode": "é✓",
+        "list": value,
+        "empty": "",
+    }
+    raw = {
+        b"same": b"text",
+        b"other": b"texts",
+        b"number": b"12",
+        b"big": str(2**80).encode(),
+        b"negative": b"-9223372036854775808",
+        b"float": b"0.1",
+        b"flag": b"1",
+        b"none": b"None",
+        b"raw": b"\x00\xff",
+        b"blob": b"b",
+        b"status": b"started",
+        b"unicode": "é✓".encode(),
+        b"list": b"['not', 'sent']",
+        b"empty": b"",
+        b"unrelated": b"x",
+    }
+    changed = mod.changed_fields(mapping, raw)
+    assert list(changed) == ["other", "absent", "flag"]
+    assert changed["flag"] is True
+    raw[b"list"] = b"[]"
+    assert mod.changed_fields(mapping, raw)["list"] is value
+
+
+def test_changed_fields_of_a_saved_job_is_empty(mod: ModuleType) -> None:
+    job = full_job()
+    mapping = job.to_dict()
+    raw = sent_hash(mapping)
+    assert mod.changed_fields(mapping, raw) == {}
+    job.worker_name = "worker-2"
+    job.retries_left = 2
+    job.started_at = job.started_at + timedelta(microseconds=1)
+    changed = mod.changed_fields(job.to_dict(), raw)
+    assert list(changed) == ["started_at", "worker_name", "retries_left"]
+    assert changed["retries_left"] == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "read", "changed"),
+    [
+        (0.5, b"0.5", False),
+        (1e16, b"1e+16", False),
+        (float("inf"), b"inf", False),
+        (float("nan"), b"nan", False),
+        (1e16, b"10000000000000000.0", True),
+        (0, b"0", False),
+        (0, b"00", True),
+        (-1, b"-1", False),
+        (2**63, b"9223372036854775808", False),
+        (False, b"False", False),
+        (False, b"0", True),
+        ("a", "a", True),  # a decoding connection's str is never bytes
+        (b"a", "a", True),
+        (Text("a"), b"a", True),
+        (Text("a"), b"own:a", False),
+        (Stringly(Text("z")), b"own:z", False),
+        (Stringly("é"), "é".encode(), False),
+        (Blob(b"a"), b"a", False),
+    ],
+)
+def test_changed_fields_sent_bytes(
+    mod: ModuleType, value: Any, read: Any, changed: bool
+) -> None:
+    result = mod.changed_fields({"f": value}, {b"f": read})
+    assert result == ({"f": value} if changed else {})
+
+
+def test_changed_fields_names_are_encoded(mod: ModuleType) -> None:
+    raw = {"é".encode(): b"1", b"own:x": b"2", b"x": b"3"}
+    assert mod.changed_fields({"é": 1, Text("x"): 2}, raw) == {}
+    assert mod.changed_fields({"é": 2, Text("x"): 3}, raw) == {"é": 2, "x": 3}
+
+
+def test_changed_fields_many_entries(mod: ModuleType) -> None:
+    mapping = {f"field{i}": i for i in range(1000)}
+    raw = {f"field{i}".encode(): str(i + i % 3).encode() for i in range(1000)}
+    changed = mod.changed_fields(mapping, raw)
+    assert list(changed) == [f"field{i}" for i in range(1000) if i % 3]
+
+
+def test_changed_fields_reads_mapping_once(mod: ModuleType) -> None:
+    mapping: dict[str, Any] = {}
+    raw: dict[bytes, bytes] = {b"a": b"1", b"c": b"3"}
+
+    class Meddler:
+        def __str__(self) -> str:
+            mapping.clear()
+            mapping["z"] = "new"
+            raw.clear()
+            return "2"
+
+    mapping.update({"a": 1, "b": Meddler(), "c": 3})
+    changed = mod.changed_fields(mapping, raw)
+    assert list(changed) == ["b", "c"]  # raw was emptied before "c" was read
+    assert mapping == {"z": "new"}
+
+
+@pytest.mark.parametrize(
+    ("mapping", "raw", "error", "message"),
+    [
+        ([("a", 1)], {}, TypeError, "mapping must be a plain dict, not list"),
+        (
+            OrderedDict(a=1),
+            {},
+            TypeError,
+            "mapping must be a plain dict, not OrderedDict",
+        ),
+        ({}, None, TypeError, "raw must be a plain dict, not NoneType"),
+        ({"a": 1}, RawHash(), TypeError, "raw must be a plain dict, not RawHash"),
+        ({"a": 1, b"b": 2}, {}, TypeError, "mapping keys must be str, not bytes"),
+        ({3: 1}, {}, TypeError, "mapping keys must be str, not int"),
+        ({"a": Stringly(KeyError("gone"))}, {}, KeyError, "'gone'"),
+        ({"a": Stringly(5)}, {}, TypeError, "__str__ returned non-string (type int)"),
+        ({"a": 10**5000}, {}, ValueError, None),
+    ],
+)
+def test_changed_fields_errors(
+    mod: ModuleType, mapping: Any, raw: Any, error: type, message: str | None
+) -> None:
+    with pytest.raises(error) as info:
+        mod.changed_fields(mapping, raw)
+    if message is not None:
+        assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("mapping", "text"),
+    [
+        ({"a": "x\udcff"}, "x\udcff"),
+        ({"\ud800b": 1}, "\ud800b"),
+        ({"a": Stringly("\ud800")}, "\ud800"),
+    ],
+)
+def test_changed_fields_unencodable_text(
+    mod: ModuleType, mapping: dict[str, Any], text: str
+) -> None:
+    with pytest.raises(UnicodeEncodeError) as info:
+        mod.changed_fields(mapping, {})
+    with pytest.raises(UnicodeEncodeError) as expected:
+        text.encode()
+    assert str(info.value) == str(expected.value)
+
+
 # Hypothesis: C against the twin, the twin against stock RQ
 
 DECIMALS = st.characters(categories=["Nd"])
@@ -1217,6 +1417,104 @@ def test_round_trip_matches_stock_restore(job: Job) -> None:
             assert stock.__dict__[name] == value, name
 
 
+ODD_TEXT = st.text(st.characters(categories=["Cs", "Lu", "Nd", "Zs"]), max_size=3)
+SENT_VALUES = st.one_of(
+    st.binary(max_size=6),
+    st.text(max_size=6),
+    ODD_TEXT,
+    st.integers(),
+    st.integers(-(2**64), 2**64),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(list(JobStatus)),
+    st.text(max_size=4).map(Text),
+    st.binary(max_size=4).map(Blob),
+    ODD_TEXT.map(Stringly),
+    st.lists(st.integers(), max_size=2),
+)
+UNSENDABLE = st.sampled_from([Stringly(ValueError("no text")), Stringly(5), 10**5000])
+FIELD_NAMES = st.one_of(
+    st.text(max_size=5),
+    st.text(max_size=5),
+    ODD_TEXT,
+    st.text(max_size=3).map(Text),
+)
+
+
+def rarely(draw: st.DrawFn) -> bool:
+    """True about one time in ten (not at the bounds Hypothesis favours)."""
+    return draw(st.integers(1, 20)) in (7, 13)
+
+
+@st.composite
+def diffs(draw: st.DrawFn) -> tuple[Any, Any]:
+    """A mapping and a hash read that agrees with it on some entries."""
+    mapping = draw(st.dictionaries(FIELD_NAMES, SENT_VALUES, max_size=8))
+    if rarely(draw):
+        mapping[draw(st.one_of(st.binary(max_size=3), st.integers()))] = 1
+    if rarely(draw):
+        mapping[draw(FIELD_NAMES)] = draw(UNSENDABLE)
+    raw: dict[Any, Any] = {}
+    for name, value in mapping.items():
+        try:
+            key, sent = name.encode(), py._sent(value)
+        except Exception:
+            continue
+        choice = draw(st.integers(0, 3))
+        if choice == 1:
+            raw[key] = sent
+        elif choice == 2:
+            raw[key] = draw(st.binary(max_size=4))
+        elif choice == 3:
+            raw[key] = draw(st.one_of(st.text(max_size=2), st.integers(), st.none()))
+    raw.update(draw(st.dictionaries(st.binary(max_size=3), st.binary(max_size=3))))
+    odd = st.sampled_from([None, [], "x", OrderedDict(), RawHash()])
+    if rarely(draw):
+        mapping = draw(odd)
+    if rarely(draw):
+        raw = draw(odd)
+    return mapping, raw
+
+
+@both
+@MANY
+@given(diffs())
+def test_changed_fields_c_matches_twin(pair: tuple[Any, Any]) -> None:
+    mapping, raw = pair
+    mine = agree("changed_fields", mapping, raw)
+    if mine[0] == "ok":
+        changed = needs_c().changed_fields(mapping, raw)
+        assert list(changed) == list(mine[1])
+        assert all(changed[name] is mapping[name] for name in changed)
+
+
+REDIS_VALUES = st.one_of(
+    st.binary(max_size=6),
+    st.text(max_size=6),
+    st.integers(),
+    st.floats(),
+    st.sampled_from(list(JobStatus)),
+)
+
+
+@both
+@FEW
+@given(
+    st.dictionaries(st.text(max_size=5), REDIS_VALUES, max_size=8),
+    st.sets(st.integers(0, 7)),
+)
+def test_changed_fields_twin_matches_redis_py(
+    mapping: dict[str, Any], edited: set[int]
+) -> None:
+    raw = sent_hash(mapping)
+    assert py.changed_fields(mapping, raw) == {}
+    names = [name for i, name in enumerate(mapping) if i in edited]
+    for name in names:
+        raw[name.encode()] += b"~"
+    assert list(py.changed_fields(mapping, raw)) == names
+
+
 # Leaks
 
 
@@ -1227,6 +1525,8 @@ def leak_cases(module: ModuleType) -> list[Callable[[], Any]]:
     job = full_job()
     data = zlib.compress(job.data)
     moment = datetime(2024, 1, 2, 3, 4, 5)
+    mapping = job.to_dict()
+    sent = sent_hash({**mapping, "worker_name": "other", "started_at": ""})
     return [
         lambda: module.utcparse("2024-01-02T03:04:05.123456Z"),
         lambda: module.utcparse("2024-01-02T03:04:05.123456"),
@@ -1253,6 +1553,12 @@ def leak_cases(module: ModuleType) -> list[Callable[[], Any]]:
         lambda: module.encode_job_hash(job, data, b"e"),
         lambda: module.encode_job_hash(job, data, None, include_meta=False),
         lambda: module.encode_job_hash(object(), data, None),
+        lambda: module.changed_fields(mapping, sent),
+        lambda: module.changed_fields({**mapping, "x": Stringly(ValueError())}, sent),
+        lambda: module.changed_fields({"a": Stringly("\udcff")}, sent),
+        lambda: module.changed_fields({f"f{i}": i for i in range(100)}, sent),
+        lambda: module.changed_fields({"a": 1, 2: 3}, sent),
+        lambda: module.changed_fields(mapping, []),
     ]
 
 
