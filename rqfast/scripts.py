@@ -11,21 +11,32 @@ is the start phase of the lifecycle script: it derives the keys of the job it
 pops from the popped id, which cannot be known before the pop. That is valid on
 a single Redis or Valkey node and its replicas, where RQ runs; RQ itself does
 not run on Redis Cluster, whose slot routing would need those keys named.
+
+A caller that runs one script many times a second from one thread (a worker
+running its job lifecycle) can hold a :class:`Link`: one connection taken from
+the client's pool and kept, on which a call is packed, sent and read with none
+of redis-py's per-command layers around it. The bytes sent are those the
+client itself would send. A link that loses its connection gives the call to
+the client, whose own retry policy then applies, and takes a fresh connection
+for the next call; in a forked child it always goes through the client.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
+import hiredis
+import redis.connection
 from redis import Redis
-from redis.exceptions import NoScriptError
+from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
-__all__ = ["Script", "lifecycle_script"]
+__all__ = ["Link", "Script", "lifecycle_script"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +88,66 @@ class Script:
         except NoScriptError:
             self.load(connection)
             return connection.evalsha(sha, len(keys), *keys, *args)
+
+    def run_on(self, connection: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """Run the script on one connection of a pool; load it if Redis lacks it."""
+        command = ("EVALSHA", self.sha, len(keys), *keys, *args)
+        # hiredis's packer is what redis-py itself calls for these arguments
+        # (text, bytes and numbers); any other packer is asked as it is.
+        packer = getattr(connection, "_command_packer", None)
+        if isinstance(packer, redis.connection.HiredisRespSerializer):
+            packed: Any = [hiredis.pack_command(command)]
+        else:
+            packed = connection.pack_command(*command)
+        connection.send_packed_command(packed, check_health=False)
+        try:
+            return connection.read_response()
+        except NoScriptError:
+            logger.debug("Script %s: loading into the server's cache", self.name)
+            connection.send_command("SCRIPT", "LOAD", self.text)
+            connection.read_response()
+            connection.send_packed_command(packed, check_health=False)
+            return connection.read_response()
+
+
+class Link:
+    """One connection of a client's pool, held for calls from a single thread."""
+
+    def __init__(self, client: Redis) -> None:
+        self.client = client
+        #: A redis-py pool connection (redis.connection.Connection or a subclass).
+        self._connection: Any = None
+        self._pid = 0
+
+    def call(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """Run ``script`` on the held connection, taking one first if needed."""
+        connection = self._connection
+        if connection is None or self._pid != os.getpid():
+            connection = self._take()
+            if connection is None:
+                return script(self.client, keys, args)
+        try:
+            return script.run_on(connection, keys, args)
+        except (ConnectionError, TimeoutError):
+            # redis-py has disconnected it; the client retries by its policy.
+            self.close()
+            return script(self.client, keys, args)
+
+    def _take(self) -> Any:
+        """Take a connection from the pool, or None where the client must be used."""
+        client = self.client
+        if client.connection is not None or not isinstance(client, Redis):
+            return None  # a single-connection client: share its connection
+        # A connection inherited through fork is the parent's: never used here.
+        self._connection = client.connection_pool.get_connection()
+        self._pid = os.getpid()
+        return self._connection
+
+    def close(self) -> None:
+        """Give the held connection back to the pool (in the process that took it)."""
+        connection, self._connection = self._connection, None
+        if connection is not None and self._pid == os.getpid():
+            self.client.connection_pool.release(connection)
 
 
 #: The job lifecycle: its phases, then the dispatcher that runs a batch of them.

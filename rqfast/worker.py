@@ -37,8 +37,10 @@ default exception handler.
 
 from __future__ import annotations
 
+import builtins
 import calendar
 import fcntl
+import linecache
 import logging
 import os
 import pickle
@@ -72,7 +74,7 @@ from . import _impl
 from .job import Job, attach_policy, last_attempt, record_attempt
 from .queue import Queue
 from .retry import Retry, retry_after_of
-from .scripts import lifecycle_script
+from .scripts import Link, lifecycle_script
 from .stats import counters_key
 
 if TYPE_CHECKING:
@@ -144,6 +146,108 @@ def _changed(mapping: dict[str, Any], raw: dict[bytes, bytes]) -> dict[str, Any]
     }
 
 
+def _stock_traceback(exc: BaseException) -> str:
+    """Return the traceback text stock RQ stores for a failed job."""
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+#: BaseExceptionGroup where Python has it (3.11 and later).
+_EXCEPTION_GROUP: Any = getattr(builtins, "BaseExceptionGroup", ())
+#: Consecutive identical frames shown before the rest are counted, as CPython's
+#: traceback module does for deep recursion.
+_REPEATS_SHOWN = 3
+
+
+def _frames_text(tb: Any) -> list[str]:
+    """Return a traceback's frame lines in the traceback module's layout."""
+    lines: list[str] = []
+    last: tuple[str, int, str] | None = None
+    repeated = 0
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        frame = (code.co_filename, tb.tb_lineno, code.co_name)
+        tb = tb.tb_next
+        if frame == last:
+            repeated += 1
+            if repeated >= _REPEATS_SHOWN:
+                continue
+        else:
+            if repeated >= _REPEATS_SHOWN:
+                lines.append(_repeated_text(repeated - _REPEATS_SHOWN + 1))
+            last, repeated = frame, 0
+        lines.append(f'  File "{frame[0]}", line {frame[1]}, in {frame[2]}\n')
+        source = linecache.getline(frame[0], frame[1]).strip()
+        if source:
+            lines.append(f"    {source}\n")
+    if repeated >= _REPEATS_SHOWN:
+        lines.append(_repeated_text(repeated - _REPEATS_SHOWN + 1))
+    return lines
+
+
+def _repeated_text(count: int) -> str:
+    return f"  [Previous line repeated {count} more time{'s' if count > 1 else ''}]\n"
+
+
+def attempt_traceback(exc: BaseException) -> str:
+    """Format an exception and its chain as ``traceback.format_exception`` does.
+
+    Only the column markers (``^^^``) that Python 3.11 and later draw under
+    each source line are left out: drawing them parses every line shown, which
+    costs several times the rest. Exception groups, and a ``sys.tracebacklimit``
+    in force, take the traceback module's own path, markers dropped the same way.
+    """
+    if getattr(sys, "tracebacklimit", None) is not None:
+        return _traceback_without_markers(exc)
+    chain: list[tuple[BaseException, str]] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    joint = ""
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _EXCEPTION_GROUP):
+            return _traceback_without_markers(exc)
+        seen.add(id(current))
+        chain.append((current, joint))
+        if current.__cause__ is not None:
+            current, joint = current.__cause__, _CAUSE
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, joint = current.__context__, _CONTEXT
+        else:
+            current = None
+    parts: list[str] = []
+    for error, joint in reversed(chain):
+        if error.__traceback__ is not None:
+            parts.append("Traceback (most recent call last):\n")
+            parts += _frames_text(error.__traceback__)
+        parts += traceback.format_exception_only(type(error), error)
+        parts.append(joint)
+    return "".join(parts)
+
+
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+
+
+def _traceback_without_markers(exc: BaseException) -> str:
+    """Format an exception with the traceback module, without column markers."""
+    formatted = traceback.TracebackException(
+        type(exc), exc, exc.__traceback__, lookup_lines=False
+    )
+    pending = [formatted]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for frame in current.stack:
+            frame.colno = None  # type: ignore[attr-defined]
+        pending += [
+            nested for nested in (current.__cause__, current.__context__) if nested
+        ]
+        pending += getattr(current, "exceptions", None) or []
+    return "".join(formatted.format())
+
+
 def _score_for(ttl: int) -> int | str:
     """Return the registry score stock RQ gives an entry kept ``ttl`` seconds."""
     if ttl == -1:
@@ -203,6 +307,7 @@ class _Lifecycle(BaseWorker):
         if kwargs.get("queue_class") is rq.queue.Queue:
             kwargs["queue_class"] = Queue
         _stock_init(self, *args, **kwargs)
+        self._link = Link(self.connection)
         self._pending: _Finish | None = None
         self._suspension_checked = False
 
@@ -386,7 +491,11 @@ class _Lifecycle(BaseWorker):
             header += [name, len(phase_keys), len(phase_args)]
             keys += phase_keys
             args += phase_args
-        answers: list[Any] = lifecycle_script(self.connection, keys, header + args)
+        link = self._link
+        if link.client is not self.connection:
+            link.close()
+            link = self._link = Link(self.connection)
+        answers: list[Any] = link.call(lifecycle_script, keys, header + args)
         return answers
 
     def _wait_for_job(self, timeout: int) -> tuple[int, str] | None:
@@ -500,6 +609,7 @@ class _Lifecycle(BaseWorker):
         try:
             self.flush()
         finally:
+            self._link.close()
             _stock_teardown(self)  # type: ignore[no-untyped-call]
 
     # Running one job ---------------------------------------------------
@@ -526,17 +636,18 @@ class _Lifecycle(BaseWorker):
             job._status = JobStatus.FINISHED
             job.execute_success_callback(self.death_penalty_class, return_value)
             self._succeeded(job, queue, return_value)
-        except BaseException:
+        except BaseException as raised:
             job._status = JobStatus.FAILED
             job.ended_at = job.last_heartbeat = now()
-            exc_info = sys.exc_info()
+            error = raised
             try:
-                job.execute_failure_callback(self.death_penalty_class, *exc_info)
-            except BaseException:
-                exc_info = sys.exc_info()
-            exc_string = "".join(traceback.format_exception(*exc_info))
-            self.handle_exception(job, *exc_info)
-            self._failed(job, queue, exc_string, exc_info[1])
+                job.execute_failure_callback(
+                    self.death_penalty_class, type(error), error, error.__traceback__
+                )
+            except BaseException as callback_error:
+                error = callback_error
+            self.handle_exception(job, type(error), error, error.__traceback__)
+            self._failed(job, queue, error)
             return False
         self.log.info("Worker %s: %s: Job OK (%s)", self.name, job.origin, job.id)
         if self.log_result_lifespan:
@@ -793,20 +904,20 @@ class _Lifecycle(BaseWorker):
         """Return the number of the execution that just ended."""
         return int(job.__dict__.get("_rqfast_executions", 1))
 
-    def _failed(
-        self,
-        job: RQJob,
-        queue: RQQueue,
-        exc_string: str,
-        exc: BaseException | None = None,
-    ) -> None:
-        """Finish a job that raised: retry it now, later, or fail it for good."""
+    def _failed(self, job: RQJob, queue: RQQueue, exc: BaseException) -> None:
+        """Finish a job that raised: retry it now, later, or fail it for good.
+
+        A failure that ends the job is stored with the traceback text stock RQ
+        stores; a retried attempt's history and log line take the cheaper
+        :func:`attempt_traceback`.
+        """
         if (
             self._stopped_job_id == job.id
             or self.disable_default_exception_handler
             or job.ttl == 0
         ):
             self.flush()
+            exc_string = _stock_traceback(exc)
             self.log.error(
                 "Worker %s: job %s failed\n%s", self.name, job.id, exc_string
             )
@@ -820,7 +931,8 @@ class _Lifecycle(BaseWorker):
             return
         attempt = self._attempt(job)
         policy = self._policy_for(job)
-        if exc is not None and policy is not None and not policy.should_retry(exc):
+        if policy is not None and not policy.should_retry(exc):
+            exc_string = _stock_traceback(exc)
             self.log.error(
                 "Worker %s: job %s attempt %d failed with %s, which its retry "
                 "policy does not retry\n%s",
@@ -840,6 +952,7 @@ class _Lifecycle(BaseWorker):
             )
             return
         if not job.should_retry:
+            exc_string = _stock_traceback(exc)
             self.log.error(
                 "Worker %s: job %s attempt %d failed, no retries left\n%s",
                 self.name,
@@ -861,6 +974,7 @@ class _Lifecycle(BaseWorker):
         delay = self._retry_delay(job, policy, exc)
         assert job.retries_left
         job.retries_left -= 1
+        exc_string = attempt_traceback(exc)
         record_attempt(job, attempt, exc, exc_string, self.name, delay)
         self.log.error(
             "Worker %s: job %s attempt %d failed, runs again %s (%d retries left)\n%s",
@@ -898,7 +1012,7 @@ class _Lifecycle(BaseWorker):
         return default if isinstance(default, Retry) else None
 
     def _retry_delay(
-        self, job: RQJob, policy: Retry | None, exc: BaseException | None
+        self, job: RQJob, policy: Retry | None, exc: BaseException
     ) -> float:
         """Return the delay before a failed job's next attempt."""
         if policy is not None:
@@ -907,7 +1021,7 @@ class _Lifecycle(BaseWorker):
             last = last_attempt(job)
             previous = last.get("retry_in") if last else None
             return policy.delay(number, previous, exc, key=job.id)
-        asked = retry_after_of(exc) if exc is not None else None
+        asked = retry_after_of(exc)
         if asked is not None:
             return asked
         return job.get_retry_interval()
