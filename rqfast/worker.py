@@ -59,6 +59,7 @@ import redis.exceptions
 import rq.exceptions
 import rq.job
 import rq.queue
+import rq.timeouts
 import rq.worker
 from rq.defaults import DEFAULT_FAILURE_TTL, DEFAULT_WORKER_TTL
 from rq.executions import Execution
@@ -76,6 +77,7 @@ from .queue import Queue
 from .retry import Retry, retry_after_of
 from .scripts import Link, lifecycle_script
 from .stats import counters_key
+from .timeouts import AlarmDeathPenalty
 
 if TYPE_CHECKING:
     from rq.job import Job as RQJob
@@ -124,26 +126,6 @@ def _flat(mapping: dict[str, Any]) -> list[Any]:
 def _text(value: bytes | str) -> str:
     """Return a reply from Redis as text."""
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _encoded(value: Any) -> bytes:
-    """Return the bytes redis-py sends for a job hash value."""
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode()
-    if isinstance(value, float):
-        return repr(value).encode()
-    return str(value).encode()
-
-
-def _changed(mapping: dict[str, Any], raw: dict[bytes, bytes]) -> dict[str, Any]:
-    """Return the entries of ``mapping`` whose bytes differ from the hash read."""
-    return {
-        name: value
-        for name, value in mapping.items()
-        if raw.get(name.encode()) != _encoded(value)
-    }
 
 
 def _stock_traceback(exc: BaseException) -> str:
@@ -291,6 +273,11 @@ class _Lifecycle(BaseWorker):
 
     #: The retry policy of jobs enqueued without one (``retry=`` overrides it).
     default_retry: _RQRetry | None = None
+
+    # Stock RQ's SIGALRM timeouts, set and cleared more cheaply; a worker
+    # given another death penalty class keeps it.
+    if BaseWorker.death_penalty_class is rq.timeouts.UnixSignalDeathPenalty:
+        death_penalty_class = AlarmDeathPenalty
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Create the worker as stock RQ does; no finish phase is pending.
@@ -716,7 +703,9 @@ class _Lifecycle(BaseWorker):
             working = repr((job.ended_at - job.started_at).total_seconds())
         result_items = _flat(result) if result else []
         raw = job.__dict__.get("_rqfast_raw")
-        mapping_items = _flat(_changed(mapping, raw) if raw is not None else mapping)
+        mapping_items = _flat(
+            _impl.ext.changed_fields(mapping, raw) if raw is not None else mapping
+        )
         assert self.execution is not None
         flags = ("1" if dependents else "0") + ("1" if job._dependency_ids else "0")
         args: list[Any] = [
