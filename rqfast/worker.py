@@ -39,12 +39,12 @@ from __future__ import annotations
 
 import builtins
 import calendar
-import fcntl
 import linecache
 import logging
 import os
 import pickle
 import select
+import struct
 import sys
 import time
 import traceback
@@ -67,7 +67,7 @@ from rq.job import JobStatus
 from rq.job import Retry as _RQRetry
 from rq.results import Result
 from rq.suspension import WORKERS_SUSPENDED
-from rq.timeouts import HorseMonitorTimeoutException, JobTimeoutException
+from rq.timeouts import JobTimeoutException
 from rq.utils import current_timestamp, now, utcformat
 from rq.worker.base import BaseWorker, WorkerStatus
 
@@ -739,27 +739,25 @@ class _Lifecycle(BaseWorker):
             self._hand_over()
 
     def _hand_over(self) -> None:
-        """Give a work horse's finish phase to its parent, or send it if too big.
+        """Give a work horse's finish phase to its parent, which sends it.
 
-        The horse writes the phase to a pipe the parent reads after the horse
-        exits; the parent sends it with its next start, so the horse needs no
-        Redis connection of its own. A phase that might not fit in the pipe's
-        buffer at once (large results) is sent from here instead: the parent
-        reads the pipe only after the horse has exited.
+        The parent reads the pipe while the horse runs and sends the phase
+        with its next start, so the horse needs no Redis connection of its own.
+        A horse without a parent's pipe (one forked by stock RQ's code) sends
+        the phase itself.
         """
         pending = self._pending
         writer = getattr(self, "_finish_writer", None)
         if pending is None or writer is None:
             self.flush()
             return
-        message = pickle.dumps(
-            (pending.keys, pending.args, pending.dependents, pending.job._status),
-            pickle.HIGHEST_PROTOCOL,
+        _send_message(
+            writer,
+            pickle.dumps(
+                (pending.keys, pending.args, pending.dependents, pending.job._status),
+                pickle.HIGHEST_PROTOCOL,
+            ),
         )
-        if len(message) > _pipe_capacity(writer):
-            self.flush()
-            return
-        os.write(writer, message)
         self._pending = None
 
     def _result(self, job: RQJob, kind: Result.Type, **fields: Any) -> dict[str, Any]:
@@ -1059,86 +1057,237 @@ class SimpleWorker(_Lifecycle, rq.worker.SimpleWorker):
         self._state = WorkerStatus.IDLE
 
 
-def _pipe_capacity(fd: int) -> int:
-    """Return how many bytes a write to an empty pipe takes without blocking."""
-    get_size = getattr(fcntl, "F_GETPIPE_SZ", None)
-    if get_size is not None:
-        try:
-            return int(fcntl.fcntl(fd, get_size))
-        except OSError:
-            pass
-    return select.PIPE_BUF
+#: The length of a message on a work horse's pipes, before the message.
+_HEADER = struct.Struct("<Q")
+
+
+def _send_message(fd: int, message: bytes) -> None:
+    """Write a length-prefixed message to a pipe, all of it."""
+    view = memoryview(_HEADER.pack(len(message)) + message)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_exactly(fd: int, size: int, buffer: bytearray) -> bool:
+    """Read from a pipe until ``buffer`` holds ``size`` bytes; False at its end."""
+    while len(buffer) < size:
+        chunk = os.read(fd, max(size - len(buffer), 65536))
+        if not chunk:
+            return False
+        buffer += chunk
+    return True
+
+
+def _receive_message(fd: int) -> bytes | None:
+    """Read one length-prefixed message from a pipe; None if it ends first."""
+    buffer = bytearray()
+    if not _read_exactly(fd, _HEADER.size, buffer):
+        return None
+    size = _HEADER.size + _HEADER.unpack_from(buffer)[0]
+    if not _read_exactly(fd, size, buffer):
+        return None
+    return bytes(buffer[_HEADER.size : size])
+
+
+@dataclass
+class _Horse:
+    """A forked work horse waiting for its job, and the pipes to talk to it."""
+
+    pid: int
+    #: The parent's end of the pipe the job is sent on.
+    job_writer: int
+    #: The parent's end of the pipe the horse hands its finish phase over on.
+    finish_reader: int
+
+    def close(self) -> None:
+        for fd in (self.job_writer, self.finish_reader):
+            if fd >= 0:
+                os.close(fd)
+        self.job_writer = self.finish_reader = -1
 
 
 class Worker(_Lifecycle, rq.worker.Worker):
-    """A forking RQ worker: the parent starts each job, the work horse finishes it."""
+    """A forking RQ worker: each job runs in a work horse of its own.
+
+    Forking a worker's process and ending the fork are most of what a short
+    job costs, so neither is waited for where it need not be. The horse for
+    the next job is forked while the current job runs; it waits, its signals
+    set as a stock work horse's, until the parent sends it the job it has
+    just started. Each job still runs in a process that has run no other
+    job. The horse hands its finish phase to the parent through a pipe and
+    exits; the parent goes on as soon as the phase has arrived (it sends it
+    with its next start) and collects the horse's exit status later. A horse
+    that ends without handing over is judged by its exit status, as stock RQ
+    judges every horse.
+    """
 
     _runs_in_process = "0"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._spare: _Horse | None = None
+        self._finish_reader = -1
+        #: Horses that handed their job over and have not been waited for yet.
+        self._exiting: list[int] = []
+
     def execute_job(self, job: RQJob, queue: RQQueue) -> None:
-        """Fork a work horse for the job, watch it, and take over its finish phase."""
+        """Give the job to a waiting horse, fork the next one, watch this one."""
         self.flush()
+        self._collect_exited(block=False)
         self._horse_exit_ok = False
-        reader, writer = os.pipe()
-        self._finish_writer: int | None = writer
+        horse = self._give_job(job, queue)
         try:
-            self.fork_work_horse(job, queue)
-        finally:
-            self._finish_writer = None
-            os.close(writer)
-        try:
+            self._spare = None if self._stop_requested else self._fork_horse()
             self.monitor_work_horse(job, queue)
-            if self._horse_exit_ok:
-                self._take_over(reader, job, queue)
         finally:
-            os.close(reader)
+            horse.close()
+            self._finish_reader = -1
         self._state = WorkerStatus.IDLE
 
-    def _take_over(self, reader: int, job: RQJob, queue: RQQueue) -> None:
+    def _give_job(self, job: RQJob, queue: RQQueue) -> _Horse:
+        """Send a started job to the waiting horse, forking one if none waits."""
+        execution = self.execution
+        assert execution is not None
+        message = pickle.dumps(
+            (
+                queue.name,
+                job.id,
+                job.__dict__.get("_rqfast_raw"),
+                execution.id,
+                execution.created_at,
+            ),
+            pickle.HIGHEST_PROTOCOL,
+        )
+        for _ in range(2):
+            horse = self._spare or self._fork_horse()
+            self._spare = None
+            try:
+                _send_message(horse.job_writer, message)
+            except BrokenPipeError:
+                # The waiting horse is gone (killed from outside): fork another.
+                horse.close()
+                self._exiting.append(horse.pid)
+                continue
+            os.close(horse.job_writer)
+            horse.job_writer = -1
+            break
+        else:
+            raise RuntimeError(f"work horses for job {job.id} exited before starting")
+        self._horse_pid = horse.pid
+        self._finish_reader = horse.finish_reader
+        os.environ["RQ_WORKER_ID"] = self.name
+        os.environ["RQ_JOB_ID"] = job.id
+        self.procline(f"Forked {horse.pid} at {time.time()}")  # type: ignore[no-untyped-call]
+        return horse
+
+    def _fork_horse(self) -> _Horse:
+        """Fork a work horse that waits for a job; return it in the parent."""
+        job_reader, job_writer = os.pipe()
+        finish_reader, finish_writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            os.close(job_writer)
+            os.close(finish_reader)
+            self._horse_main(job_reader, finish_writer)
+        os.close(job_reader)
+        os.close(finish_writer)
+        return _Horse(pid, job_writer, finish_reader)
+
+    def _horse_main(self, job_reader: int, finish_writer: int) -> None:
+        """Wait for a job, run it as stock RQ's work horse does, and exit."""
+        try:
+            os.setpgrp()
+            self.setup_work_horse_signals()  # type: ignore[no-untyped-call]
+            running = getattr(self, "_finish_reader", -1)
+            if running >= 0:
+                os.close(running)  # the parent's end of the running horse's pipe
+            message = _receive_message(job_reader)
+            if message is None:
+                os._exit(0)  # the parent stopped, or needed no more horses
+            name, job_id, raw, execution_id, created_at = pickle.loads(message)
+            os.environ["RQ_WORKER_ID"] = self.name
+            os.environ["RQ_JOB_ID"] = job_id
+            queue = next(q for q in self.queues if q.name == name)
+            job = self._new_job(job_id)
+            job.restore(raw)
+            job.__dict__["_rqfast_raw"] = raw
+            job.__dict__["_rqfast_executions"] = int(raw.get(b"rqfast_executions", 1))
+            job.redis_server_version = self.get_redis_server_version()  # type: ignore[no-untyped-call]
+            execution = Execution(
+                execution_id, job_id, self.connection, worker_name=self.name
+            )
+            execution.created_at = execution.last_heartbeat = created_at
+            self.execution = execution
+            self._finish_writer: int | None = finish_writer
+            self.main_work_horse(job, queue)
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+
+    def _take_over(self, message: bytes, job: RQJob, queue: RQQueue) -> None:
         """Keep the finish phase a work horse handed over for the next start."""
-        chunks = []
-        while True:
-            chunk = os.read(reader, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        if not chunks:
-            # The horse sent its finish phase itself.
-            return
-        keys, args, dependents, status = pickle.loads(b"".join(chunks))
+        keys, args, dependents, status = pickle.loads(message)
         job._status = status
         self._pending = _Finish(keys, args, job, queue, dependents)
         self.execution = None
 
-    def monitor_work_horse(self, job: RQJob, queue: RQQueue) -> None:
-        """Wait for the work horse, sending heartbeats while the job runs."""
-        job.started_at = now()
-        status: int | None = None
-        while True:
+    def _collect_exited(self, block: bool) -> None:
+        """Wait for the horses that handed their jobs over; at once or as they end."""
+        still: list[int] = []
+        for pid in self._exiting:
             try:
-                with self.death_penalty_class(
-                    self.job_monitoring_interval, HorseMonitorTimeoutException
-                ):
-                    _, status, _ = self.wait_for_horse()
+                done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+            except ChildProcessError:
+                continue
+            if not done:
+                still.append(pid)
+        self._exiting = still
+
+    def teardown(self) -> None:
+        """Let the waiting horse go, collect every horse, then tear down."""
+        try:
+            spare, self._spare = self._spare, None
+            if spare is not None:
+                spare.close()  # it reads the end of its pipe and exits
+                self._exiting.append(spare.pid)
+            self._collect_exited(block=True)
+        finally:
+            super().teardown()
+
+    def monitor_work_horse(self, job: RQJob, queue: RQQueue) -> None:
+        """Wait for the horse's finish phase, sending heartbeats while the job runs."""
+        job.started_at = now()
+        reader = self._finish_reader
+        message: bytes | None = None
+        killed = False
+        while True:
+            ready, _, _ = select.select([reader], [], [], self.job_monitoring_interval)
+            if ready:
+                message = _receive_message(reader)
                 break
-            except HorseMonitorTimeoutException:
-                elapsed = (now() - job.started_at).total_seconds()
-                self.set_current_job_working_time(elapsed)
-                if job.timeout != -1 and elapsed > (job.timeout or 0) + 60:
-                    self.heartbeat(self.job_monitoring_interval + 60)
-                    self.kill_horse()
-                    self.wait_for_horse()
-                    break
-                self.maintain_heartbeats(job)
-            except OSError as error:
-                if error.errno != 4:  # EINTR: a signal arrived, keep waiting
-                    raise
-                rq.worker.base.BaseWorker.heartbeat(self)
-        self._horse_pid = 0
+            elapsed = (now() - job.started_at).total_seconds()
+            self.set_current_job_working_time(elapsed)
+            if job.timeout != -1 and elapsed > (job.timeout or 0) + 60:
+                self.heartbeat(self.job_monitoring_interval + 60)
+                self.kill_horse()
+                killed = True
+                break
+            self.maintain_heartbeats(job)
         self.current_job_working_time = 0
+        if message is not None:
+            # Handed over: the job has ended, whenever the process does.
+            self._exiting.append(self._horse_pid)
+            self._horse_pid = 0
+            self._horse_exit_ok = True
+            self._take_over(message, job, queue)
+            return
+        _, status, _ = self.wait_for_horse()
+        self._horse_pid = 0
+        if killed:
+            status = None
         self._horse_exit_ok = status == os.EX_OK
         if status == os.EX_OK:
-            # The horse handed its finish phase over, or sent it itself.
+            # The horse sent its finish phase itself.
             return
         self.set_current_job_working_time(0)
         self._horse_failed(job, queue, status)
