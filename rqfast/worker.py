@@ -18,8 +18,11 @@ A :class:`SimpleWorker` keeps a finished job's *finish* phase until it asks
 for the next job and sends both in one call, so a steady stream of jobs costs
 one round trip each; the finish is sent on its own when the queues are empty,
 when the worker stops, or when the job has webhooks. The forking
-:class:`Worker` starts jobs in the parent and finishes them in the work horse,
-two round trips per job.
+:class:`Worker` does the same from its parent process: the work horse runs the
+job and hands its finish phase over through a pipe, so a horse opens no
+connection of its own. Its script calls go out on one connection the worker
+holds from its client's pool (:class:`rqfast.scripts.Link`), without
+redis-py's per-command layers.
 
 What Redis holds afterwards is what stock RQ leaves, plus one extra job hash
 field stock RQ ignores, ``rqfast_executions`` (the number of executions rqfast
