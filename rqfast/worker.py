@@ -99,6 +99,8 @@ _stock_handle_job_success = BaseWorker.handle_job_success
 _stock_handle_job_failure = BaseWorker.handle_job_failure
 _stock_handle_job_retry = BaseWorker.handle_job_retry
 _stock_teardown = BaseWorker.teardown
+_stock_perform_job = BaseWorker.perform_job
+_stock_handle_exception = BaseWorker.handle_exception
 _stock_job_init = rq.job.Job.__init__
 _UNSERIALIZABLE_RETURN_VALUE = rq.job.UNSERIALIZABLE_RETURN_VALUE_PAYLOAD  # type: ignore[attr-defined]
 _job_stack = rq.job._job_stack
@@ -129,6 +131,14 @@ def _flat(mapping: dict[str, Any]) -> list[Any]:
 def _text(value: bytes | str) -> str:
     """Return a reply from Redis as text."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _function_of(job: RQJob) -> str:
+    """Return the job's function name for a log line, even if its data is unreadable."""
+    try:
+        return str(job.func_name)
+    except rq.exceptions.DeserializationError:
+        return "<DeserializationError>"
 
 
 def _stock_traceback(exc: BaseException) -> str:
@@ -276,6 +286,9 @@ class _Lifecycle(BaseWorker):
 
     #: The retry policy of jobs enqueued without one (``retry=`` overrides it).
     default_retry: _RQRetry | None = None
+    #: The execution the start phase began last (stock RQ's own path starts
+    #: executions too: a job in any other execution takes that path).
+    _lifecycle_execution: Execution | None = None
 
     # Stock RQ's SIGALRM timeouts, set and cleared more cheaply; a worker
     # given another death penalty class keeps it.
@@ -403,7 +416,7 @@ class _Lifecycle(BaseWorker):
         )
         self._pending = None
         if answers[0][0] == b"dependents":
-            self._finish_with_dependents(pending)
+            self._finish_with_dependents(pending, answers[0])
             return self._call([("start", keys, args)])[0]  # type: ignore[no-any-return]
         return answers[1]  # type: ignore[no-any-return]
 
@@ -524,7 +537,10 @@ class _Lifecycle(BaseWorker):
             raise
         execution = self._next_execution
         execution.job_id = job_id
-        self.execution = execution
+        self.execution = self._lifecycle_execution = execution
+        # The start phase wrote the busy state to Redis; a shutdown request
+        # now waits for the job to end, as with stock RQ.
+        self._state = WorkerStatus.BUSY
         self.reorder_queues(reference_queue=queue)
         job.redis_server_version = self.get_redis_server_version()  # type: ignore[no-untyped-call]
         if self.log_job_description:
@@ -585,13 +601,24 @@ class _Lifecycle(BaseWorker):
         self._pending = None
         answer = self._call([("finish", pending.keys, pending.args)])[0]
         if answer[0] == b"dependents":
-            self._finish_with_dependents(pending)
+            self._finish_with_dependents(pending, answer)
 
-    def _finish_with_dependents(self, pending: _Finish) -> None:
-        """Finish a job that has dependents, then enqueue them as stock RQ does."""
+    def _finish_with_dependents(self, pending: _Finish, answer: list[Any]) -> None:
+        """Finish a job that has dependents, then enqueue them as stock RQ does.
+
+        Stock RQ decides on a succeeded job's dependents before it marks the job
+        finished, so a job canceled or stopped while it ran leaves them
+        deferred; ``answer`` carries the status the job had when the finish
+        phase found its dependents. (Stock RQ makes that decision and the
+        finish one transaction; here a cancel in the instant between the two
+        calls still lets the dependents run.)
+        """
         args = list(pending.args)
         args[0] = "0" + args[0][1:]
         self._call([("finish", pending.keys, args)])
+        succeeded = pending.job.get_status(refresh=False) == JobStatus.FINISHED
+        if succeeded and _text(answer[1]) in (JobStatus.CANCELED, JobStatus.STOPPED):
+            return
         pending.queue.enqueue_dependents(pending.job)
 
     def teardown(self) -> None:
@@ -605,11 +632,19 @@ class _Lifecycle(BaseWorker):
     # Running one job ---------------------------------------------------
 
     def perform_job(self, job: RQJob, queue: RQQueue) -> bool:
-        """Run a job started by the start phase and decide how it ends."""
-        self.procline(  # type: ignore[no-untyped-call]
-            f"Processing {job.func_name} from {job.origin} since {time.time()}"
-        )
+        """Run a job started by the start phase and decide how it ends.
+
+        A job the start phase did not start (one given to this method
+        directly) takes stock RQ's path.
+        """
+        if not self._started_here(job):
+            return _stock_perform_job(self, job, queue)
         try:
+            # Reading the function's name deserializes the payload, which fails
+            # for a job whose data cannot be read: that fails the job.
+            self.procline(  # type: ignore[no-untyped-call]
+                f"Processing {job.func_name} from {job.origin} since {time.time()}"
+            )
             job.started_at = now()
             timeout = job.timeout or self.queue_class.DEFAULT_TIMEOUT
             with self.death_penalty_class(timeout, JobTimeoutException, job_id=job.id):
@@ -655,8 +690,20 @@ class _Lifecycle(BaseWorker):
                 )
         return True
 
+    def _started_here(self, job: RQJob) -> bool:
+        """Return whether the start phase started this execution of ``job``."""
+        execution = self._lifecycle_execution
+        return (
+            execution is not None
+            and execution is self.execution
+            and execution.job_id == job.id
+        )
+
     def handle_exception(self, job: RQJob, *exc_info: Any) -> None:
         """Run the exception handlers; the failure itself is logged once, later."""
+        if not self._started_here(job):
+            _stock_handle_exception(self, job, *exc_info)
+            return
         for handler in self._exc_handlers:
             fallthrough = handler(job, *exc_info)
             if fallthrough is not None and not fallthrough:
@@ -909,7 +956,11 @@ class _Lifecycle(BaseWorker):
             self.flush()
             exc_string = _stock_traceback(exc)
             self.log.error(
-                "Worker %s: job %s failed\n%s", self.name, job.id, exc_string
+                "Worker %s: job %s (%s) failed\n%s",
+                self.name,
+                job.id,
+                _function_of(job),
+                exc_string,
             )
             _stock_handle_job_failure(
                 self,
@@ -924,10 +975,11 @@ class _Lifecycle(BaseWorker):
         if policy is not None and not policy.should_retry(exc):
             exc_string = _stock_traceback(exc)
             self.log.error(
-                "Worker %s: job %s attempt %d failed with %s, which its retry "
-                "policy does not retry\n%s",
+                "Worker %s: job %s (%s) attempt %d failed with %s, which its "
+                "retry policy does not retry\n%s",
                 self.name,
                 job.id,
+                _function_of(job),
                 attempt,
                 type(exc).__name__,
                 exc_string,
@@ -944,9 +996,10 @@ class _Lifecycle(BaseWorker):
         if not job.should_retry:
             exc_string = _stock_traceback(exc)
             self.log.error(
-                "Worker %s: job %s attempt %d failed, no retries left\n%s",
+                "Worker %s: job %s (%s) attempt %d failed, no retries left\n%s",
                 self.name,
                 job.id,
+                _function_of(job),
                 attempt,
                 exc_string,
             )
@@ -967,9 +1020,11 @@ class _Lifecycle(BaseWorker):
         exc_string = attempt_traceback(exc)
         record_attempt(job, attempt, exc, exc_string, self.name, delay)
         self.log.error(
-            "Worker %s: job %s attempt %d failed, runs again %s (%d retries left)\n%s",
+            "Worker %s: job %s (%s) attempt %d failed, runs again %s "
+            "(%d retries left)\n%s",
             self.name,
             job.id,
+            _function_of(job),
             attempt,
             f"at {now() + timedelta(seconds=delay):%Y-%m-%d %H:%M:%S}Z"
             if delay
@@ -1220,7 +1275,7 @@ class Worker(_Lifecycle, rq.worker.Worker):
                 execution_id, job_id, self.connection, worker_name=self.name
             )
             execution.created_at = execution.last_heartbeat = created_at
-            self.execution = execution
+            self.execution = self._lifecycle_execution = execution
             self._finish_writer: int | None = finish_writer
             self.main_work_horse(job, queue)
         except BaseException:

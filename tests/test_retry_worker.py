@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import time
 from typing import Any
 
+import pytest
 import rq
 import rq.job
 from redis import Redis
@@ -152,3 +154,26 @@ def test_counters_are_exact_under_two_concurrent_workers(
     assert counters.retried == jobs
     assert counters.succeeded_after_retry == jobs
     assert counters.succeeded_after == {1: jobs}
+
+
+def test_each_failed_attempt_is_logged_once(
+    connection: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = queue_for(connection)
+    job = queue.enqueue(
+        "retry_jobs.always_fails", "kaput", retry=rqfast.Retry(max=2, interval=[0, 30])
+    )
+
+    with caplog.at_level(logging.ERROR, logger="rq.worker"):
+        drain(queue).job(job).gave_up_with(ValueError, retries=2)
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 3, lines
+    first, second, last = lines
+    for number, line in enumerate(lines, start=1):
+        assert f"job {job.id} (retry_jobs.always_fails) attempt {number} failed" in line
+        assert line.count("Traceback (most recent call last)") == 1
+        assert line.rstrip().endswith("ValueError: kaput")
+    assert "runs again now (1 retries left)" in first
+    assert "runs again at " in second and "(0 retries left)" in second
+    assert "no retries left" in last

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 
+import pytest
 import rq
 from redis import Redis
 from rq.job import JobStatus
@@ -48,3 +49,24 @@ def test_unreadable_jobs_are_failed_and_the_worker_goes_on(connection: Redis) ->
     entries = connection.xrange(Result.get_key(broken.id))
     assert len(entries) == 1
     assert entries[0][1][b"type"] == str(Result.Type.FAILED.value).encode()
+
+
+@pytest.mark.parametrize("worker_class", [rqfast.SimpleWorker, rqfast.Worker])
+def test_a_payload_that_cannot_be_unpickled_fails_its_job(
+    connection: Redis, worker_class: type[rqfast.SimpleWorker]
+) -> None:
+    queue = rqfast.Queue("default", connection=connection)
+    broken = queue.enqueue("os.path.join", "a", "b")
+    last = queue.enqueue("os.path.join", "c", "d")
+    data = zlib.decompress(connection.hget(broken.key, "data") or b"")
+    connection.hset(broken.key, "data", zlib.compress(data[: len(data) // 2]))
+
+    worker = worker_class([queue], connection=connection)
+    assert worker.work(burst=True)
+
+    assert broken.get_status(refresh=True) == JobStatus.FAILED
+    result = broken.latest_result()
+    assert result is not None
+    assert "DeserializationError" in (result.exc_string or "")
+    assert broken.id in queue.failed_job_registry
+    assert last.get_status(refresh=True) == JobStatus.FINISHED

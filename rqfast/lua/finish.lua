@@ -23,8 +23,9 @@
 -- queue's rqfast counters hash and, after the items, the number c of its
 -- fields to increment by one, then those c fields.
 --
--- Returns {"dependents"} without writing anything when asked to check and
--- the job has dependents (the client then takes stock RQ's path for them),
+-- Returns {"dependents", the job's status as stored} without writing
+-- anything when asked to check and the job has dependents (the client then
+-- takes stock RQ's path for them),
 -- else {"ok"}. The worker's idle state is left to the end of the batch
 -- (see idle_worker in the start phase): a start that pops the next job
 -- overwrites it, so it is written only when none follows.
@@ -33,7 +34,7 @@ local function op_finish(K, A)
     local worker, job, dependents = K[1], K[2], K[3]
     local checked = A[1]:sub(1, 1) == '1'
     if checked and redis.call('EXISTS', dependents) == 1 then
-        return {'dependents'}
+        return {'dependents', redis.call('HGET', job, 'status') or ''}
     end
     local id, exec_id = A[2], A[5]
 
