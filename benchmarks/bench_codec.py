@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import timeit
+import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -135,7 +136,15 @@ def main() -> None:
         ),
     ]
 
-    print(f"rq {rq.__version__}, rqfast {rqfast.__version__}, {number} calls x 5")
+    direct = (
+        "deflated in C"
+        if getattr(_impl.c_ext, "direct_deflate", False)
+        else ("deflated by Python's zlib")
+    )
+    print(
+        f"rq {rq.__version__}, rqfast {rqfast.__version__}, {number} calls x 5, "
+        f"new payloads {direct} (zlib {zlib.ZLIB_RUNTIME_VERSION})"
+    )
     print(
         f"{'operation':<28}{'stock µs':>10}{'C µs':>9}{'py µs':>9}"
         f"{'C ratio':>9}{'py ratio':>10}"

@@ -127,6 +127,9 @@ static const char *const other_names[RQF_N_COUNT] = {
     "_rqfast_zdata",
     "_rqfast_zexc",
     "encode",
+    "__dict__",
+    "data",
+    "to_json",
 };
 
 /* Runs of fields decoded the same way, in decoding order. */
@@ -747,10 +750,12 @@ decode_hash(rqf_state *st, PyObject *raw, PyObject **slots,
 static PyObject *
 undecoded(PyObject **slots)
 {
-    return PyTuple_Pack(3, present(slots[RQF_F_RESULT]) ? slots[RQF_F_RESULT] : Py_None,
-                        present(slots[RQF_F_META]) ? slots[RQF_F_META] : Py_None,
-                        present(slots[RQF_F_WEBHOOKS]) ? slots[RQF_F_WEBHOOKS]
-                                                       : Py_None);
+    PyObject *result = slots[RQF_F_RESULT], *meta = slots[RQF_F_META];
+    PyObject *webhooks = slots[RQF_F_WEBHOOKS];
+
+    return PyTuple_Pack(3, present(result) ? result : Py_None,
+                        present(meta) ? meta : Py_None,
+                        present(webhooks) ? webhooks : Py_None);
 }
 
 static void
@@ -789,7 +794,8 @@ rqf_py_decode_job_hash(PyObject *module, PyObject *raw)
         goto done;
     }
     result = PyTuple_Pack(4, attrs, PyTuple_GET_ITEM(rest, 0),
-                          PyTuple_GET_ITEM(rest, 1), PyTuple_GET_ITEM(rest, 2));
+                          PyTuple_GET_ITEM(rest, 1),
+                          PyTuple_GET_ITEM(rest, 2));
 
 done:
     Py_XDECREF(rest);
@@ -986,68 +992,93 @@ static const step encode_steps[] = {
 
 #define ENCODE_STEPS (sizeof(encode_steps) / sizeof(encode_steps[0]))
 
+/* Each step writes at most one key, dependency_ids two, and rqfast adds
+   two of its own. */
+_Static_assert(ENCODE_STEPS + 1 + 2 <= RQF_ENCODED_KEYS,
+               "RQF_ENCODED_KEYS is too small for the encoder's keys");
+
 /* The arguments of encode_job_hash(), in order. */
 enum { ARG_JOB, ARG_DATA, ARG_EXC_INFO, ARG_META, ARG_RESULT, ARGS };
-#define REQUIRED_ARGS 3
 
 static const char *const arg_names[ARGS] = {
     "job", "data", "exc_info", "include_meta", "include_result",
 };
 
-/* Match vectorcall arguments to parameters; optional flags default to
-   True. Stores borrowed references. 0, or -1 with TypeError. */
+/* The parameters of a function taking some of the arguments above: its
+   name, their indexes in order, and how many are required (the optional
+   flags default to True). */
+typedef struct {
+    const char *function;
+    int count;
+    int required;
+    int args[ARGS];
+} signature;
+
+static const signature encode_hash_signature = {
+    "encode_job_hash", 5, 3,
+    {ARG_JOB, ARG_DATA, ARG_EXC_INFO, ARG_META, ARG_RESULT},
+};
+
+static const signature encode_state_signature = {
+    "encode_job_state", 3, 1, {ARG_JOB, ARG_META, ARG_RESULT},
+};
+
+/* Match vectorcall arguments to sig's parameters, storing borrowed
+   references in out (indexed by ARG_*; unused ones NULL). 0, or -1 with
+   TypeError. */
 static int
-parse_encode_args(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
-                  PyObject **out)
+parse_encode_args(const signature *sig, PyObject *const *args,
+                  Py_ssize_t nargs, PyObject *kwnames, PyObject **out)
 {
     Py_ssize_t i, nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     int k;
 
-    if (nargs > ARGS) {
+    if (nargs > sig->count) {
         PyErr_Format(PyExc_TypeError,
-                     "encode_job_hash() takes at most %d arguments "
-                     "(%zd given)",
-                     ARGS, nargs);
+                     "%s() takes at most %d arguments (%zd given)",
+                     sig->function, sig->count, nargs);
         return -1;
     }
     for (k = 0; k < ARGS; k++) {
-        out[k] = k < nargs ? args[k] : NULL;
+        out[k] = NULL;
+    }
+    for (k = 0; k < nargs; k++) {
+        out[sig->args[k]] = args[k];
     }
     for (i = 0; i < nkw; i++) {
         PyObject *keyword = PyTuple_GET_ITEM(kwnames, i);
-        for (k = 0; k < ARGS; k++) {
-            if (PyUnicode_CompareWithASCIIString(keyword, arg_names[k]) ==
-                0) {
+        const char *name = NULL;
+        for (k = 0; k < sig->count; k++) {
+            name = arg_names[sig->args[k]];
+            if (PyUnicode_CompareWithASCIIString(keyword, name) == 0) {
                 break;
             }
         }
-        if (k == ARGS) {
+        if (k == sig->count) {
             PyErr_Format(PyExc_TypeError,
-                         "encode_job_hash() got an unexpected keyword "
-                         "argument %R",
-                         keyword);
+                         "%s() got an unexpected keyword argument %R",
+                         sig->function, keyword);
             return -1;
         }
-        if (out[k] != NULL) {
+        if (out[sig->args[k]] != NULL) {
             PyErr_Format(PyExc_TypeError,
-                         "encode_job_hash() got multiple values for "
-                         "argument '%s'",
-                         arg_names[k]);
+                         "%s() got multiple values for argument '%s'",
+                         sig->function, name);
             return -1;
         }
-        out[k] = args[nargs + i];
+        out[sig->args[k]] = args[nargs + i];
     }
-    for (k = 0; k < ARGS; k++) {
-        if (out[k] != NULL) {
+    for (k = 0; k < sig->count; k++) {
+        if (out[sig->args[k]] != NULL) {
             continue;
         }
-        if (k < REQUIRED_ARGS) {
+        if (k < sig->required) {
             PyErr_Format(PyExc_TypeError,
-                         "encode_job_hash() missing required argument '%s'",
-                         arg_names[k]);
+                         "%s() missing required argument '%s'",
+                         sig->function, arg_names[sig->args[k]]);
             return -1;
         }
-        out[k] = Py_True;
+        out[sig->args[k]] = Py_True;
     }
     return 0;
 }
@@ -1068,13 +1099,177 @@ convert(rqf_state *st, PyObject *value, int conversion)
     }
 }
 
+/* Reading the job's attributes.
+ *
+ * Stock to_dict() reads about 35 attributes of the job, nearly all plain
+ * values in its instance dict. Where the interpreter allows it (the GIL
+ * builds of CPython 3.10 to 3.13, whose _PyType_Lookup is exported), a read
+ * goes straight to the instance dict when the job's type looks attributes
+ * up generically and has no data descriptor (a property, a slot) of that
+ * name anywhere in its MRO: getattr() would then return the dict's value
+ * too. A name missing from the dict, and every read elsewhere, goes
+ * through PyObject_GetAttr. What the type allows is worked out once per
+ * type and version tag (RQF_PLAIN_TYPES types are remembered).
+ */
+#if !defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030A0000 &&           \
+    PY_VERSION_HEX < 0x030E0000
+#define HAVE_PLAIN_READS 1
+#endif
+
+/* Bit of an encoder read in a plain mask: a field's attribute is its
+   field's bit, one of the other names RQF_F_COUNT past its index. */
+#define NAME_BIT(n) (RQF_F_COUNT + (n))
+
+#if RQF_F_COUNT + RQF_N_COUNT > 64
+#error "the plain-read mask holds at most 64 names"
+#endif
+
+typedef struct {
+    PyObject *job;
+    PyObject *dict;  /* the job's instance dict, or NULL: all by getattr */
+    uint64_t plain;  /* the reads that may come from dict */
+} reader;
+
+/* The name read_attr() reads for a bit; NULL for a bit never read. */
+static PyObject *
+read_name(const rqf_state *st, int bit)
+{
+    return bit < RQF_F_COUNT ? st->attr_names[bit]
+                             : st->names[bit - RQF_F_COUNT];
+}
+
+#ifdef HAVE_PLAIN_READS
+/* The plain mask of type, worked out now: no bit when the type does not
+   look attributes up generically or its instances have no dict. */
+static uint64_t
+find_plain_reads(const rqf_state *st, PyTypeObject *type)
+{
+    PyObject *name, *descr;
+    uint64_t plain = 0;
+    int bit;
+
+    if (type->tp_getattro != PyObject_GenericGetAttr ||
+        type->tp_dictoffset == 0) {
+        return 0;
+    }
+    for (bit = 0; bit < RQF_F_COUNT + RQF_N_COUNT; bit++) {
+        name = read_name(st, bit);
+        if (name == NULL) {
+            continue;
+        }
+        /* A borrowed reference or NULL; it raises nothing. */
+        descr = _PyType_Lookup(type, name);
+        if (descr == NULL || Py_TYPE(descr)->tp_descr_set == NULL) {
+            plain |= (uint64_t)1 << bit;
+        }
+    }
+    return plain;
+}
+#endif
+
+#ifdef HAVE_PLAIN_READS
+/* The plain mask of type: a remembered one while the type's version tag
+   is unchanged, else one worked out now (and remembered when the type has
+   a version tag, which the lookups assign if they can). */
+static uint64_t
+plain_reads(rqf_state *st, PyTypeObject *type)
+{
+    rqf_plain_type *entry;
+    uint64_t plain;
+    int i;
+
+    for (i = 0; i < RQF_PLAIN_TYPES; i++) {
+        entry = &st->plain_types[i];
+        if (entry->type == (PyObject *)type && entry->version != 0 &&
+            entry->version == type->tp_version_tag) {
+            return entry->plain;
+        }
+    }
+
+    plain = find_plain_reads(st, type);
+    if (type->tp_version_tag != 0) {
+        entry = &st->plain_types[st->next_plain_type];
+        st->next_plain_type = (st->next_plain_type + 1) % RQF_PLAIN_TYPES;
+        Py_XSETREF(entry->type, Py_NewRef((PyObject *)type));
+        entry->version = type->tp_version_tag;
+        entry->plain = plain;
+    }
+    return plain;
+}
+#endif
+
+/* Prepare to read job's attributes: its instance dict (a new reference)
+   and plain mask in *r, or no dict when every read must go through
+   getattr. 0, or -1 with an exception. */
+static int
+open_reader(rqf_state *st, PyObject *job, reader *r)
+{
+    r->job = job;
+    r->dict = NULL;
+    r->plain = 0;
+#ifdef HAVE_PLAIN_READS
+    r->plain = plain_reads(st, Py_TYPE(job));
+    if (r->plain == 0) {
+        return 0;
+    }
+    r->dict = PyObject_GenericGetDict(job, NULL);
+    if (r->dict == NULL) {
+        r->plain = 0;
+        return -1;
+    }
+    if (!PyDict_Check(r->dict)) {
+        Py_CLEAR(r->dict);
+        r->plain = 0;
+    }
+#endif
+    return 0;
+}
+
+/* job.<name of bit> as a new reference, or NULL with an exception. */
+static PyObject *
+read_attr(const rqf_state *st, const reader *r, int bit)
+{
+    PyObject *name = read_name(st, bit), *value;
+
+    if (r->plain >> bit & 1) {
+        value = PyDict_GetItemWithError(r->dict, name);
+        if (value != NULL) {
+            return Py_NewRef(value);
+        }
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    return PyObject_GetAttr(r->job, name);
+}
+
+/* Is the attribute true (1), false (0), or failing (-1)? On 0 and 1,
+   *value is the attribute (a new reference). */
+static int
+read_truth(const rqf_state *st, const reader *r, int bit, PyObject **value)
+{
+    int truth;
+
+    *value = read_attr(st, r, bit);
+    if (*value == NULL) {
+        return -1;
+    }
+    truth = PyObject_IsTrue(*value);
+    if (truth < 0) {
+        Py_CLEAR(*value);
+    }
+    return truth;
+}
+
+/* Encoding steps */
+
 /* Apply one ordinary step: read the attribute, test it, write the key.
    0, or -1 with an exception. */
 static int
-encode_step(rqf_state *st, PyObject *job, PyObject *obj, const step *s)
+encode_step(rqf_state *st, const reader *r, PyObject *obj, const step *s)
 {
     PyObject *key = st->field_names[s->field];
-    PyObject *value = PyObject_GetAttr(job, st->attr_names[s->field]);
+    PyObject *value = read_attr(st, r, s->field);
     int truth, status = -1;
 
     if (value == NULL) {
@@ -1105,19 +1300,34 @@ done:
     return status;
 }
 
-/* job.serializer.dumps(value) as a new reference, or NULL. */
+/* job.serializer.dumps(value) as a new reference, or NULL. RQ's default
+   serializer, partial(pickle.dumps, protocol=HIGHEST_PROTOCOL), is
+   unwrapped: pickle.dumps is called with the partial's own arguments. A
+   partial rebuilt in place by __setstate__ would not be noticed; one whose
+   keywords were changed is. */
 static PyObject *
-serialize(rqf_state *st, PyObject *job, PyObject *value)
+serialize(rqf_state *st, const reader *r, PyObject *value)
 {
-    PyObject *serializer, *dumped;
+    PyObject *serializer, *dumps, *dumped;
 
-    serializer = PyObject_GetAttr(job, st->names[RQF_N_SERIALIZER]);
+    serializer = read_attr(st, r, NAME_BIT(RQF_N_SERIALIZER));
     if (serializer == NULL) {
         return NULL;
     }
-    dumped = PyObject_CallMethodOneArg(serializer, st->names[RQF_N_DUMPS],
-                                       value);
+    dumps = PyObject_GetAttr(serializer, st->names[RQF_N_DUMPS]);
     Py_DECREF(serializer);
+    if (dumps == NULL) {
+        return NULL;
+    }
+    if (dumps == st->default_dumps && rqf_default_keywords_intact(st)) {
+        PyObject *args[2] = {value, st->pickle_protocol};
+        dumped = PyObject_Vectorcall(st->pickle_dumps, args, 1,
+                                     st->protocol_kwnames);
+    }
+    else {
+        dumped = PyObject_CallOneArg(dumps, value);
+    }
+    Py_DECREF(dumps);
     return dumped;
 }
 
@@ -1155,36 +1365,18 @@ done:
     return dumped;
 }
 
-/* Is the attribute true (1), false (0), or failing (-1)? With name NULL,
-   is value true. */
-static int
-attr_truth(PyObject *job, PyObject *name, PyObject **value)
-{
-    int truth;
-
-    *value = PyObject_GetAttr(job, name);
-    if (*value == NULL) {
-        return -1;
-    }
-    truth = PyObject_IsTrue(*value);
-    if (truth < 0) {
-        Py_CLEAR(*value);
-    }
-    return truth;
-}
-
 /* Apply a step with a rule of its own. 0, or -1 with an exception. */
 static int
-encode_special(rqf_state *st, PyObject *const *args, PyObject *obj,
-               int field)
+encode_special(rqf_state *st, const reader *r, PyObject *const *args,
+               PyObject *obj, int field)
 {
-    PyObject *job = args[ARG_JOB], *key = st->field_names[field];
+    PyObject *key = st->field_names[field];
     PyObject *value = NULL, *out;
     int truth, status = -1;
 
     switch (field) {
     case RQF_F_CREATED_AT:
-        truth = attr_truth(job, st->attr_names[field], &value);
+        truth = read_truth(st, r, field, &value);
         if (truth < 0) {
             return -1;
         }
@@ -1202,7 +1394,7 @@ encode_special(rqf_state *st, PyObject *const *args, PyObject *obj,
         return PyDict_SetItem(obj, key, args[ARG_DATA]);
 
     case RQF_F_RESULT:
-        value = PyObject_GetAttr(job, st->names[RQF_N_RESULT]);
+        value = read_attr(st, r, NAME_BIT(RQF_N_RESULT));
         if (value == NULL) {
             return -1;
         }
@@ -1211,7 +1403,7 @@ encode_special(rqf_state *st, PyObject *const *args, PyObject *obj,
             status = truth;
             break;
         }
-        out = serialize(st, job, value);
+        out = serialize(st, r, value);
         if (out == NULL && PyErr_ExceptionMatches(PyExc_Exception)) {
             PyErr_Clear();
             out = Py_NewRef(st->unserializable);
@@ -1230,12 +1422,12 @@ encode_special(rqf_state *st, PyObject *const *args, PyObject *obj,
         return PyDict_SetItem(obj, key, args[ARG_EXC_INFO]);
 
     case RQF_F_WEBHOOKS:
-        truth = attr_truth(job, st->names[RQF_N_WEBHOOKS], &value);
+        truth = read_truth(st, r, NAME_BIT(RQF_N_WEBHOOKS), &value);
         status = truth <= 0 ? truth : put(obj, key, dump_webhooks(st, value));
         break;
 
     case RQF_F_DEPENDENCY_IDS:
-        truth = attr_truth(job, st->attr_names[field], &value);
+        truth = read_truth(st, r, field, &value);
         if (truth <= 0) {
             return truth;
         }
@@ -1253,11 +1445,11 @@ encode_special(rqf_state *st, PyObject *const *args, PyObject *obj,
         break;
 
     case RQF_F_META:
-        truth = attr_truth(job, st->names[RQF_N_META], &value);
+        truth = read_truth(st, r, NAME_BIT(RQF_N_META), &value);
         if (truth > 0) {
             truth = PyObject_IsTrue(args[ARG_META]);
         }
-        status = truth <= 0 ? truth : put(obj, key, serialize(st, job, value));
+        status = truth <= 0 ? truth : put(obj, key, serialize(st, r, value));
         break;
     }
 
@@ -1265,31 +1457,37 @@ encode_special(rqf_state *st, PyObject *const *args, PyObject *obj,
     return status;
 }
 
-PyObject *
-rqf_py_encode_job_hash(PyObject *module, PyObject *const *args,
-                       Py_ssize_t nargs, PyObject *kwnames)
+/* A new empty dict with room for entries keys. */
+static PyObject *
+presized_dict(Py_ssize_t entries)
 {
-    rqf_state *st = rqf_get_state(module);
-    PyObject *params[ARGS];
-    PyObject *obj;
+#if PY_VERSION_HEX >= 0x030A0000 && PY_VERSION_HEX < 0x030E0000
+    return _PyDict_NewPresized(entries);
+#else
+    (void)entries;
+    return PyDict_New();
+#endif
+}
+
+/* Build the mapping stock to_dict() returns from params (indexed by
+   ARG_*), reading the job through r. A new dict, or NULL. */
+static PyObject *
+encode_hash(rqf_state *st, const reader *r, PyObject *const *params)
+{
+    PyObject *obj = presized_dict(RQF_ENCODED_KEYS);
     size_t i;
     int status;
 
-    if (parse_encode_args(args, nargs, kwnames, params) < 0) {
-        return NULL;
-    }
-    obj = PyDict_New();
     if (obj == NULL) {
         return NULL;
     }
-
     for (i = 0; i < ENCODE_STEPS; i++) {
         const step *s = &encode_steps[i];
         if (s->when == SPECIAL) {
-            status = encode_special(st, params, obj, s->field);
+            status = encode_special(st, r, params, obj, s->field);
         }
         else {
-            status = encode_step(st, params[ARG_JOB], obj, s);
+            status = encode_step(st, r, obj, s);
         }
         if (status < 0) {
             Py_DECREF(obj);
@@ -1299,9 +1497,332 @@ rqf_py_encode_job_hash(PyObject *module, PyObject *const *args,
     return obj;
 }
 
+PyObject *
+rqf_py_encode_job_hash(PyObject *module, PyObject *const *args,
+                       Py_ssize_t nargs, PyObject *kwnames)
+{
+    rqf_state *st = rqf_get_state(module);
+    PyObject *params[ARGS], *obj;
+    reader r;
+
+    if (parse_encode_args(&encode_hash_signature, args, nargs, kwnames,
+                          params) < 0 ||
+        open_reader(st, params[ARG_JOB], &r) < 0) {
+        return NULL;
+    }
+    obj = encode_hash(st, &r, params);
+    Py_XDECREF(r.dict);
+    return obj;
+}
+
+/* Compressing */
+
+#ifdef RQF_HAVE_ZLIB
+/* The memory level Python's zlib module deflates with: 8, or zlib's
+   maximum when that is lower. */
+#if MAX_MEM_LEVEL >= 8
+#define DEFLATE_MEM_LEVEL 8
+#else
+#define DEFLATE_MEM_LEVEL MAX_MEM_LEVEL
+#endif
+
+/* Make the kept z_stream and its output buffer, sized for the longest
+   payload deflated here. 0, or -1 when zlib or memory refused (no
+   exception set: direct deflating is then off for good, and the caller
+   falls back to Python's zlib). */
+static int
+open_deflater(rqf_state *st)
+{
+    z_stream *zs = PyMem_Calloc(1, sizeof(z_stream));
+
+    if (zs == NULL) {
+        return -1;
+    }
+    if (deflateInit2(zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, MAX_WBITS,
+                     DEFLATE_MEM_LEVEL, Z_DEFAULT_STRATEGY) != Z_OK) {
+        PyMem_Free(zs);
+        st->direct_deflate = 0;
+        return -1;
+    }
+    st->deflate_out = PyMem_Malloc(deflateBound(zs, RQF_DEFLATE_MAX_INPUT));
+    if (st->deflate_out == NULL) {
+        deflateEnd(zs);
+        PyMem_Free(zs);
+        st->direct_deflate = 0;
+        return -1;
+    }
+    st->deflater = zs;
+    return 0;
+}
+#endif
+
+void
+rqf_deflate_clear(rqf_state *st)
+{
+#ifdef RQF_HAVE_ZLIB
+    if (st->deflater != NULL) {
+        deflateEnd((z_stream *)st->deflater);
+        PyMem_Free(st->deflater);
+        st->deflater = NULL;
+    }
+#endif
+    PyMem_Free(st->deflate_out);
+    st->deflate_out = NULL;
+}
+
+/* zlib.compress(data): a new bytes object, or NULL with an exception.
+   Bytes of at most RQF_DEFLATE_MAX_INPUT are deflated here with the kept
+   z_stream, at zlib.compress()'s level, window and memory level, in one
+   deflate() call into a buffer of deflateBound() bytes; deflateReset()
+   then makes the stream as new, so the output is zlib.compress()'s own.
+   Anything else, and any failure of zlib here, goes to Python's zlib. */
+static PyObject *
+compress_payload(rqf_state *st, PyObject *data)
+{
+#ifdef RQF_HAVE_ZLIB
+    if (st->direct_deflate && PyBytes_CheckExact(data) &&
+        PyBytes_GET_SIZE(data) <= RQF_DEFLATE_MAX_INPUT &&
+        (st->deflater != NULL || open_deflater(st) == 0)) {
+        z_stream *zs = st->deflater;
+        int status, reset;
+        uLong produced;
+
+        zs->next_in = (Bytef *)PyBytes_AS_STRING(data);
+        zs->avail_in = (uInt)PyBytes_GET_SIZE(data);
+        zs->next_out = st->deflate_out;
+        zs->avail_out = (uInt)deflateBound(zs, RQF_DEFLATE_MAX_INPUT);
+        status = deflate(zs, Z_FINISH);
+        produced = zs->total_out;
+        reset = deflateReset(zs);
+        if (reset != Z_OK) {
+            /* Never again: the stream is in an unknown state. */
+            st->direct_deflate = 0;
+            rqf_deflate_clear(st);
+        }
+        else if (status == Z_STREAM_END) {
+            return PyBytes_FromStringAndSize((const char *)st->deflate_out,
+                                             (Py_ssize_t)produced);
+        }
+    }
+#endif
+    return PyObject_CallOneArg(st->zlib_compress, data);
+}
+
+int
+rqf_deflate_init(rqf_state *st, PyObject *module)
+{
+    st->direct_deflate = 0;
+#if defined(RQF_HAVE_ZLIB) && !defined(Py_GIL_DISABLED)
+    {
+        PyObject *zlib = PyImport_ImportModule("zlib"), *version;
+        int same;
+
+        if (zlib == NULL) {
+            return -1;
+        }
+        version = PyObject_GetAttrString(zlib, "ZLIB_RUNTIME_VERSION");
+        Py_DECREF(zlib);
+        if (version == NULL) {
+            return -1;
+        }
+        same = PyUnicode_Check(version) &&
+               PyUnicode_CompareWithASCIIString(version, zlibVersion()) == 0;
+        Py_DECREF(version);
+        st->direct_deflate = same;
+    }
+#endif
+    return PyModule_AddObjectRef(module, "direct_deflate",
+                                 st->direct_deflate ? Py_True : Py_False);
+}
+
+PyObject *
+rqf_py_compress(PyObject *module, PyObject *data)
+{
+    return compress_payload(rqf_get_state(module), data);
+}
+
+/* Encoding a job as rqfast's Job.to_dict() does */
+
+/* str(value).encode("utf-8"): a new reference, or NULL. A str is encoded
+   here, a subclass through its own encode(). */
+static PyObject *
+text_utf8(PyObject *value)
+{
+    PyObject *text = PyObject_Str(value), *encoded;
+
+    if (text == NULL) {
+        return NULL;
+    }
+    if (PyUnicode_CheckExact(text)) {
+        encoded = PyUnicode_AsUTF8String(text);
+    }
+    else {
+        encoded = PyObject_CallMethod(text, "encode", "s", "utf-8");
+    }
+    Py_DECREF(text);
+    return encoded;
+}
+
+/* The compressed form of value (of str(value) in UTF-8 when text is set):
+   state[name][1] when state[name] is a pair (value, compressed) for this
+   very object, else newly compressed and stored there as such a pair. A
+   new reference, or NULL with an exception. */
+static PyObject *
+compressed_form(rqf_state *st, PyObject *state, PyObject *name,
+                PyObject *value, int text)
+{
+    PyObject *cached, *input, *compressed, *pair;
+    int status;
+
+    cached = PyDict_GetItemWithError(state, name);
+    if (cached == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (cached != NULL && PyTuple_CheckExact(cached) &&
+        PyTuple_GET_SIZE(cached) == 2 &&
+        PyTuple_GET_ITEM(cached, 0) == value) {
+        return Py_NewRef(PyTuple_GET_ITEM(cached, 1));
+    }
+
+    input = text ? text_utf8(value) : Py_NewRef(value);
+    if (input == NULL) {
+        return NULL;
+    }
+    compressed = compress_payload(st, input);
+    Py_DECREF(input);
+    if (compressed == NULL) {
+        return NULL;
+    }
+    pair = PyTuple_Pack(2, value, compressed);
+    status = pair == NULL ? -1 : PyDict_SetItem(state, name, pair);
+    Py_XDECREF(pair);
+    if (status < 0) {
+        Py_CLEAR(compressed);
+    }
+    return compressed;
+}
+
+/* obj[key] = state[name] when that is true. 0, or -1 with an exception. */
+static int
+copy_if_true(PyObject *state, PyObject *name, PyObject *obj, PyObject *key)
+{
+    PyObject *value = PyDict_GetItemWithError(state, name);
+    int truth;
+
+    if (value == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_INCREF(value);
+    truth = PyObject_IsTrue(value);
+    if (truth > 0) {
+        truth = PyDict_SetItem(obj, key, value);
+    }
+    Py_DECREF(value);
+    return truth < 0 ? -1 : 0;
+}
+
+/* Add rqfast's own fields to obj: the retry policy (its to_json(), or the
+   raw form read) and the attempt history, from the instance dict.
+   0, or -1 with an exception. */
+static int
+add_rqfast_fields(rqf_state *st, PyObject *state, PyObject *obj)
+{
+    PyObject *key = st->field_names[RQF_F_RQFAST_RETRY], *policy;
+    int status;
+
+    policy = PyDict_GetItemWithError(state, st->names[RQF_N_POLICY]);
+    if (policy == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    if (policy != NULL && policy != Py_None) {
+        Py_INCREF(policy);
+        status = put(obj, key,
+                     PyObject_CallMethodNoArgs(policy,
+                                               st->names[RQF_N_TO_JSON]));
+        Py_DECREF(policy);
+    }
+    else {
+        status = copy_if_true(state, st->names[RQF_N_POLICY_RAW], obj, key);
+    }
+    if (status < 0) {
+        return -1;
+    }
+    return copy_if_true(state, st->names[RQF_N_ATTEMPTS_RAW], obj,
+                        st->field_names[RQF_F_RQFAST_ATTEMPTS]);
+}
+
+PyObject *
+rqf_py_encode_job_state(PyObject *module, PyObject *const *args,
+                        Py_ssize_t nargs, PyObject *kwnames)
+{
+    rqf_state *st = rqf_get_state(module);
+    PyObject *params[ARGS], *job, *state, *data = NULL, *exc = NULL;
+    PyObject *zdata = NULL, *zexc = NULL, *obj = NULL;
+    reader r = {NULL, NULL, 0};
+    int truth;
+
+    if (parse_encode_args(&encode_state_signature, args, nargs, kwnames,
+                          params) < 0) {
+        return NULL;
+    }
+    job = params[ARG_JOB];
+    state = PyObject_GetAttr(job, st->names[RQF_N_DICT]);
+    if (state == NULL) {
+        return NULL;
+    }
+
+    if (!PyDict_CheckExact(state)) {
+        rqf_type_error("job.__dict__", "a plain dict", state);
+        goto done;
+    }
+    if (open_reader(st, job, &r) < 0) {
+        goto done;
+    }
+    data = PyObject_GetAttr(job, st->names[RQF_N_DATA]);
+    if (data == NULL) {
+        goto done;
+    }
+    zdata = compressed_form(st, state, st->names[RQF_N_ZDATA], data, 0);
+    if (zdata == NULL) {
+        goto done;
+    }
+    exc = read_attr(st, &r, RQF_F_EXC_INFO);
+    if (exc == NULL) {
+        goto done;
+    }
+    if (exc != Py_None) {
+        truth = PyObject_IsTrue(params[ARG_RESULT]);
+        if (truth < 0) {
+            goto done;
+        }
+        if (truth) {
+            zexc = compressed_form(st, state, st->names[RQF_N_ZEXC], exc, 1);
+            if (zexc == NULL) {
+                goto done;
+            }
+        }
+    }
+
+    params[ARG_DATA] = zdata;
+    params[ARG_EXC_INFO] = zexc != NULL ? zexc : Py_None;
+    obj = encode_hash(st, &r, params);
+    if (obj != NULL && add_rqfast_fields(st, state, obj) < 0) {
+        Py_CLEAR(obj);
+    }
+
+done:
+    Py_XDECREF(zexc);
+    Py_XDECREF(exc);
+    Py_XDECREF(zdata);
+    Py_XDECREF(data);
+    Py_XDECREF(r.dict);
+    Py_DECREF(state);
+    return obj;
+}
+
 /* Diffing a mapping against the hash read */
 
-/* A long long in decimal, sign and terminating NUL included. */
+/* Room for a long long in decimal, sign included. */
 #define INT_TEXT_SIZE 24
 
 /* text.encode() as redis-py sends a str: a str itself is UTF-8 encoded
@@ -1339,6 +1860,25 @@ sent_value(const rqf_state *st, PyObject *value)
     return sent;
 }
 
+/* Write number in decimal at the end of the INT_TEXT_SIZE bytes at buf;
+   return where it starts. */
+static char *
+format_int(char *buf, long long number)
+{
+    char *p = buf + INT_TEXT_SIZE;
+    unsigned long long rest = number < 0 ? 0ULL - (unsigned long long)number
+                                         : (unsigned long long)number;
+
+    do {
+        *--p = (char)('0' + rest % 10);
+        rest /= 10;
+    } while (rest != 0);
+    if (number < 0) {
+        *--p = '-';
+    }
+    return p;
+}
+
 /* Do the bytes of read equal the len bytes at text? */
 static inline int
 same_bytes(PyObject *read, const char *text, Py_ssize_t len)
@@ -1371,8 +1911,9 @@ value_changed(const rqf_state *st, PyObject *read, PyObject *value)
                 return -1;
             }
             if (!overflow) {
-                int len = snprintf(digits, sizeof(digits), "%lld", number);
-                return read == NULL || !same_bytes(read, digits, len);
+                const char *text = format_int(digits, number);
+                return read == NULL ||
+                       !same_bytes(read, text, digits + INT_TEXT_SIZE - text);
             }
         }
     }
@@ -1397,6 +1938,24 @@ value_changed(const rqf_state *st, PyObject *read, PyObject *value)
     return changed;
 }
 
+/* name.encode(): for a job hash field name, the bytes kept for it (their
+   hash already computed), else as encode_text() makes them. A new
+   reference, or NULL with an exception. */
+static PyObject *
+encode_name(const rqf_state *st, PyObject *name)
+{
+    int field;
+
+    if (PyUnicode_CheckExact(name) && PyUnicode_IS_ASCII(name)) {
+        field = find_field(st, (const char *)PyUnicode_1BYTE_DATA(name),
+                           PyUnicode_GET_LENGTH(name));
+        if (field >= 0) {
+            return Py_NewRef(st->field_bytes[field]);
+        }
+    }
+    return encode_text(st, name);
+}
+
 /* Add mapping's entry (name, value) to changed if its sent form differs
    from raw's value for name.encode(). Borrows all; the caller holds name
    and value. 0, or -1 with an exception. */
@@ -1411,7 +1970,7 @@ diff_entry(const rqf_state *st, PyObject *raw, PyObject *name,
         rqf_type_error("mapping keys", "str", name);
         return -1;
     }
-    key = encode_text(st, name);
+    key = encode_name(st, name);
     if (key == NULL) {
         return -1;
     }
@@ -1522,6 +2081,13 @@ rqf_codec_init(rqf_state *st)
         intern_names(attr_names, RQF_F_COUNT, st->attr_names) < 0 ||
         intern_names(other_names, RQF_N_COUNT, st->names) < 0) {
         return -1;
+    }
+    for (f = 0; f < RQF_F_COUNT; f++) {
+        st->field_bytes[f] = PyBytes_FromString(field_names[f]);
+        if (st->field_bytes[f] == NULL ||
+            PyObject_Hash(st->field_bytes[f]) == -1) {
+            return -1;
+        }
     }
 
     /* Bucket the field names by length for find_field(). */

@@ -94,15 +94,90 @@ done:
     return status;
 }
 
+int
+rqf_default_keywords_intact(const rqf_state *st)
+{
+    PyObject *name = PyTuple_GET_ITEM(st->protocol_kwnames, 0);
+
+    return PyDict_GET_SIZE(st->default_keywords) == 1 &&
+           PyDict_GetItem(st->default_keywords, name) == st->pickle_protocol;
+}
+
+/* Keep RQ's DefaultSerializer.dumps when it is partial(pickle.dumps,
+   protocol=pickle.HIGHEST_PROTOCOL), so that the encoder can call
+   pickle.dumps itself with the same arguments; otherwise leave that
+   shortcut off. 0, or -1 with an exception. */
+static int
+load_default_dumps(rqf_state *st)
+{
+    PyObject *name, *serializer, *dumps = NULL, *partial = NULL;
+    PyObject *func = NULL, *args = NULL, *keywords = NULL;
+    int status = -1;
+
+    st->pickle_dumps = import_attr("pickle", "dumps");
+    st->pickle_protocol = import_attr("pickle", "HIGHEST_PROTOCOL");
+    name = PyUnicode_InternFromString("protocol");
+    if (name == NULL) {
+        return -1;
+    }
+    st->protocol_kwnames = PyTuple_Pack(1, name);
+    Py_DECREF(name);
+    if (st->pickle_dumps == NULL || st->pickle_protocol == NULL ||
+        st->protocol_kwnames == NULL) {
+        return -1;
+    }
+
+    serializer = import_attr("rq.serializers", "DefaultSerializer");
+    if (serializer == NULL) {
+        return -1;
+    }
+    dumps = PyObject_GetAttr(serializer, st->names[RQF_N_DUMPS]);
+    partial = import_attr("functools", "partial");
+    if (dumps == NULL || partial == NULL) {
+        goto done;
+    }
+    status = 0;
+    if (!Py_IS_TYPE(dumps, (PyTypeObject *)partial)) {
+        goto done;
+    }
+    func = PyObject_GetAttrString(dumps, "func");
+    args = PyObject_GetAttrString(dumps, "args");
+    keywords = PyObject_GetAttrString(dumps, "keywords");
+    if (func == NULL || args == NULL || keywords == NULL) {
+        status = -1;
+        goto done;
+    }
+    if (func == st->pickle_dumps && PyTuple_CheckExact(args) &&
+        PyTuple_GET_SIZE(args) == 0 && PyDict_CheckExact(keywords)) {
+        st->default_keywords = Py_NewRef(keywords);
+        if (rqf_default_keywords_intact(st)) {
+            st->default_dumps = Py_NewRef(dumps);
+        }
+        else {
+            Py_CLEAR(st->default_keywords);
+        }
+    }
+
+done:
+    Py_XDECREF(keywords);
+    Py_XDECREF(args);
+    Py_XDECREF(func);
+    Py_XDECREF(partial);
+    Py_XDECREF(dumps);
+    Py_DECREF(serializer);
+    return status;
+}
+
 static int
 speedups_exec(PyObject *module)
 {
     rqf_state *st = rqf_get_state(module);
 
     if (rqf_timestamp_init(st) < 0 || rqf_codec_init(st) < 0 ||
-        load_statuses(st) < 0) {
+        load_statuses(st) < 0 || load_default_dumps(st) < 0) {
         return -1;
     }
+    st->zlib_compress = import_attr("zlib", "compress");
     st->zlib_decompress = import_attr("zlib", "decompress");
     st->zlib_error = import_attr("zlib", "error");
     st->unevaluated = import_attr("rq.job", "UNEVALUATED");
@@ -112,14 +187,15 @@ speedups_exec(PyObject *module)
     st->empty_str = PyUnicode_FromStringAndSize("", 0);
     st->unserializable =
         PyUnicode_InternFromString("Unserializable return value");
-    if (st->zlib_decompress == NULL || st->zlib_error == NULL ||
+    if (st->zlib_compress == NULL || st->zlib_decompress == NULL ||
+        st->zlib_error == NULL ||
         st->unevaluated == NULL ||
         st->json_dumps == NULL || st->job_hash_error == NULL ||
         st->no_such_job_error == NULL || st->empty_str == NULL ||
         st->unserializable == NULL) {
         return -1;
     }
-    return 0;
+    return rqf_deflate_init(st, module);
 }
 
 /* Call visit on every object the state holds; shared by traverse and
@@ -128,6 +204,7 @@ speedups_exec(PyObject *module)
     X((st)->utc);                                                            \
     X((st)->datetime_now);                                                   \
     X((st)->timestamp_format);                                               \
+    X((st)->zlib_compress);                                                  \
     X((st)->zlib_decompress);                                                \
     X((st)->zlib_error);                                                     \
     X((st)->unevaluated);                                                    \
@@ -138,7 +215,12 @@ speedups_exec(PyObject *module)
     X((st)->status_members);                                                 \
     X((st)->status_created);                                                 \
     X((st)->empty_str);                                                      \
-    X((st)->unserializable)
+    X((st)->unserializable);                                                 \
+    X((st)->default_dumps);                                                  \
+    X((st)->default_keywords);                                               \
+    X((st)->pickle_dumps);                                                   \
+    X((st)->pickle_protocol);                                                \
+    X((st)->protocol_kwnames)
 
 static int
 speedups_traverse(PyObject *module, visitproc visit, void *arg)
@@ -153,9 +235,13 @@ speedups_traverse(PyObject *module, visitproc visit, void *arg)
     for (i = 0; i < RQF_F_COUNT; i++) {
         Py_VISIT(st->field_names[i]);
         Py_VISIT(st->attr_names[i]);
+        Py_VISIT(st->field_bytes[i]);
     }
     for (i = 0; i < RQF_N_COUNT; i++) {
         Py_VISIT(st->names[i]);
+    }
+    for (i = 0; i < RQF_PLAIN_TYPES; i++) {
+        Py_VISIT(st->plain_types[i].type);
     }
     return 0;
 }
@@ -173,10 +259,15 @@ speedups_clear(PyObject *module)
     for (i = 0; i < RQF_F_COUNT; i++) {
         Py_CLEAR(st->field_names[i]);
         Py_CLEAR(st->attr_names[i]);
+        Py_CLEAR(st->field_bytes[i]);
     }
     for (i = 0; i < RQF_N_COUNT; i++) {
         Py_CLEAR(st->names[i]);
     }
+    for (i = 0; i < RQF_PLAIN_TYPES; i++) {
+        Py_CLEAR(st->plain_types[i].type);
+    }
+    rqf_deflate_clear(st);
     st->datetime_capi = NULL;
     return 0;
 }
@@ -211,6 +302,12 @@ static PyMethodDef speedups_methods[] = {
     {"encode_job_hash", (PyCFunction)(void (*)(void))rqf_py_encode_job_hash,
      METH_FASTCALL | METH_KEYWORDS,
      "Return the mapping stock Job.to_dict() returns."},
+    {"encode_job_state",
+     (PyCFunction)(void (*)(void))rqf_py_encode_job_state,
+     METH_FASTCALL | METH_KEYWORDS,
+     "Return what Job.to_dict() stores, keeping the compressed forms."},
+    {"compress", (PyCFunction)rqf_py_compress, METH_O,
+     "Return zlib.compress(data)."},
     {"changed_fields", (PyCFunction)(void (*)(void))rqf_py_changed_fields,
      METH_FASTCALL, "Return the entries whose bytes differ from the hash."},
     {"split_members", (PyCFunction)(void (*)(void))rqf_py_split_members,

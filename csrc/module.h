@@ -12,6 +12,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdint.h>
+
 /* Hash fields of an RQ job, in the order the decoder checks them. */
 enum rqf_field {
     RQF_F_DATA,
@@ -74,6 +76,9 @@ enum rqf_name {
     RQF_N_ZDATA,        /* _rqfast_zdata */
     RQF_N_ZEXC,         /* _rqfast_zexc */
     RQF_N_ENCODE,       /* encode */
+    RQF_N_DICT,         /* __dict__ */
+    RQF_N_DATA,         /* data */
+    RQF_N_TO_JSON,      /* to_json */
     RQF_N_COUNT
 };
 
@@ -83,6 +88,20 @@ enum rqf_name {
 /* The longest field name, for the length-bucketed field lookup. */
 #define RQF_MAX_FIELD_NAME 32
 
+/* How many Job types the encoder remembers the attribute layout of. */
+#define RQF_PLAIN_TYPES 4
+
+/* One Job type whose attributes the encoder checked for data descriptors:
+   the type (a strong reference, or NULL for a free entry), its version tag
+   at the time (the interpreter changes it whenever the type or a base is
+   modified) and a bit per encoder read that may come straight from the
+   instance dict. */
+typedef struct {
+    PyObject *type;
+    unsigned int version;
+    uint64_t plain;
+} rqf_plain_type;
+
 typedef struct {
     /* The datetime C API capsule (a PyDateTime_CAPI *), borrowed for the
        life of the interpreter; timestamp.c is the only reader. */
@@ -90,6 +109,7 @@ typedef struct {
     PyObject *utc;          /* datetime.timezone.utc */
     PyObject *datetime_now; /* datetime.datetime.now */
     PyObject *timestamp_format;
+    PyObject *zlib_compress;
     PyObject *zlib_decompress;
     PyObject *zlib_error;
     PyObject *unevaluated; /* rq.job.UNEVALUATED */
@@ -101,8 +121,26 @@ typedef struct {
     PyObject *status_created; /* JobStatus.CREATED */
     PyObject *empty_str;
     PyObject *unserializable; /* "Unserializable return value" */
+    /* RQ's DefaultSerializer.dumps, a partial of pickle.dumps at the
+       highest protocol, and its keywords dict; both NULL when this RQ's
+       serializer is not that partial (every dumps is then called as it
+       is). */
+    PyObject *default_dumps;
+    PyObject *default_keywords;
+    PyObject *pickle_dumps;     /* pickle.dumps */
+    PyObject *pickle_protocol;  /* pickle.HIGHEST_PROTOCOL */
+    PyObject *protocol_kwnames; /* ("protocol",) */
+    rqf_plain_type plain_types[RQF_PLAIN_TYPES];
+    int next_plain_type; /* the entry replaced next */
+    /* Deflating small payloads without Python's zlib module (codec.c):
+       whether it is allowed, and the z_stream and output buffer kept for
+       it (allocated on first use, NULL until then). */
+    int direct_deflate;
+    void *deflater;
+    unsigned char *deflate_out;
     PyObject *field_names[RQF_F_COUNT]; /* interned hash field names */
     PyObject *attr_names[RQF_F_COUNT];  /* interned Job attribute names */
+    PyObject *field_bytes[RQF_F_COUNT]; /* the field names as bytes */
     PyObject *names[RQF_N_COUNT];
     /* Fields sorted by name length: entries field_by_len[len_start[n]]
        up to field_by_len[len_start[n + 1]] have names of n bytes. */
@@ -116,6 +154,10 @@ rqf_get_state(PyObject *module)
 {
     return (rqf_state *)PyModule_GetState(module);
 }
+
+/* Is RQ's default serializer still partial(pickle.dumps, protocol=...)
+   with the keywords it had at import? Only with default_dumps set. */
+int rqf_default_keywords_intact(const rqf_state *st);
 
 /* Return type(obj).__name__ as a new reference, or NULL with an exception. */
 PyObject *rqf_type_name(PyObject *obj);

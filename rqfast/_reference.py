@@ -37,9 +37,11 @@ from .exceptions import JobHashError
 __all__ = [
     "backoff_delay",
     "changed_fields",
+    "compress",
     "decode_job_hash",
     "decode_job_state",
     "encode_job_hash",
+    "encode_job_state",
     "get_interval",
     "member_job_ids",
     "next_run_times",
@@ -508,6 +510,59 @@ def encode_job_hash(
     if job.enqueue_at_front is not None:
         obj["enqueue_at_front"] = int(job.enqueue_at_front)
     return obj
+
+
+def compress(data: bytes) -> bytes:
+    """Return ``zlib.compress(data)``; the C deflates small payloads itself."""
+    return zlib.compress(data)
+
+
+def _compressed_form(state: dict[str, Any], name: str, value: Any, text: bool) -> Any:
+    """Return the compressed form of ``value``, kept in ``state[name]``.
+
+    ``state[name]`` holds ``(value, compressed)``; it is reused when it is such
+    a pair for this very object, and replaced otherwise. With ``text``, what
+    is compressed is ``str(value)`` in UTF-8.
+    """
+    cached = state.get(name)
+    if type(cached) is tuple and len(cached) == 2 and cached[0] is value:
+        return cached[1]
+    compressed = compress(str(value).encode("utf-8") if text else value)
+    state[name] = (value, compressed)
+    return compressed
+
+
+def encode_job_state(
+    job: Any, include_meta: bool = True, include_result: bool = True
+) -> dict[str, Any]:
+    """Return what rqfast's ``Job.to_dict`` stores: stock's mapping and rqfast's fields.
+
+    The payload (``job.data``) and exception text are compressed through the
+    forms kept in the instance dict (``_rqfast_zdata``, ``_rqfast_zexc``, as
+    :func:`decode_job_state` leaves them), so an unchanged payload is not
+    compressed again. ``rqfast_retry`` is the policy's ``to_json()``, or the
+    raw form read when the policy was never loaded; ``rqfast_attempts`` the
+    attempt history kept. The instance dict must be a plain dict.
+    """
+    state = job.__dict__
+    if type(state) is not dict:
+        raise TypeError(
+            f"job.__dict__ must be a plain dict, not {type(state).__name__}"
+        )
+    zdata = _compressed_form(state, "_rqfast_zdata", job.data, False)
+    zexc = None
+    exc_info = job._exc_info
+    if exc_info is not None and include_result:
+        zexc = _compressed_form(state, "_rqfast_zexc", exc_info, True)
+    mapping = encode_job_hash(job, zdata, zexc, include_meta, include_result)
+    policy = state.get("_rqfast_policy")
+    if policy is not None:
+        mapping["rqfast_retry"] = policy.to_json()
+    elif raw_policy := state.get("_rqfast_policy_raw"):
+        mapping["rqfast_retry"] = raw_policy
+    if attempts := state.get("_rqfast_attempts_raw"):
+        mapping["rqfast_attempts"] = attempts
+    return mapping
 
 
 # Diffing a mapping against the hash read

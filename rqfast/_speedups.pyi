@@ -25,6 +25,15 @@ def encode_job_hash(
     include_meta: bool = True,
     include_result: bool = True,
 ) -> dict[str, Any]: ...
+def encode_job_state(
+    job: Any, include_meta: bool = True, include_result: bool = True
+) -> dict[str, Any]: ...
+def compress(data: bytes, /) -> bytes: ...
+
+#: Whether small payloads are deflated by the zlib linked into the extension
+#: (the version Python's zlib module runs) rather than through Python's zlib.
+direct_deflate: bool
+
 def changed_fields(
     mapping: dict[str, Any], raw: dict[bytes, bytes], /
 ) -> dict[str, Any]: ...

@@ -204,37 +204,8 @@ class Job(_RQJob):
     def to_dict(
         self, include_meta: bool = True, include_result: bool = True
     ) -> dict[str, Any]:
-        """Return the mapping stock RQ stores for this job, encoded in C."""
-        state = self.__dict__
-        data = self.data
-        cached = state.get("_rqfast_zdata")
-        if cached is not None and cached[0] is data:
-            zdata = cached[1]
-        else:
-            zdata = zlib.compress(data)
-            state["_rqfast_zdata"] = (data, zdata)
-
-        zexc = None
-        exc_info = self._exc_info
-        if exc_info is not None and include_result:
-            cached = state.get("_rqfast_zexc")
-            if cached is not None and cached[0] is exc_info:
-                zexc = cached[1]
-            else:
-                zexc = zlib.compress(str(exc_info).encode("utf-8"))
-                state["_rqfast_zexc"] = (exc_info, zexc)
-
-        mapping = _impl.ext.encode_job_hash(
-            self, zdata, zexc, include_meta, include_result
-        )
-        policy = state.get("_rqfast_policy")
-        if policy is not None:
-            mapping[POLICY_FIELD] = policy.to_json()
-        elif state.get("_rqfast_policy_raw"):
-            mapping[POLICY_FIELD] = state["_rqfast_policy_raw"]
-        if state.get("_rqfast_attempts_raw"):
-            mapping[ATTEMPTS_FIELD] = state["_rqfast_attempts_raw"]
-        return mapping
+        """Return the mapping stock RQ stores for this job, and rqfast's fields."""
+        return _impl.ext.encode_job_state(self, include_meta, include_result)
 
     def get_retry_interval(self) -> int:
         """Return the delay in seconds before this job's next retry."""

@@ -9,9 +9,11 @@ are built with a client that never connects.
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
+import pickle
 import string
 import sys
 import zlib
@@ -22,6 +24,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import rq.serializers
 import rq.utils
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -777,6 +780,274 @@ def test_encode_errors_propagate(mod: ModuleType) -> None:
         mod.encode_job_hash(job, b"z", None)
 
 
+# Encoding as rqfast's Job.to_dict does
+
+#: Stock RQ's own to_dict, taken before anything could patch it.
+stock_to_dict = Job.to_dict
+
+
+def fresh_state(job: Job) -> Job:
+    """Forget the compressed forms kept with a job."""
+    for name in ("_rqfast_zdata", "_rqfast_zexc"):
+        job.__dict__.pop(name, None)
+    return job
+
+
+def test_encode_state_matches_stock(mod: ModuleType) -> None:
+    job = fresh_state(full_job())
+    for include_meta, include_result in [(True, True), (False, True), (True, False)]:
+        stock = stock_to_dict(job, include_meta, include_result)
+        mine = mod.encode_job_state(job, include_meta, include_result)
+        assert mine == stock
+        assert list(mine) == list(stock)
+    keyword = mod.encode_job_state(job, include_result=False, include_meta=False)
+    assert keyword == stock_to_dict(job, False, False)
+
+
+def test_encode_state_keeps_compressed_forms(mod: ModuleType) -> None:
+    job = fresh_state(full_job())
+    data, exc_info = job.data, job._exc_info
+    first = mod.encode_job_state(job)
+    assert job.__dict__["_rqfast_zdata"] == (data, first["data"])
+    assert job.__dict__["_rqfast_zdata"][0] is data
+    assert job.__dict__["_rqfast_zexc"] == (exc_info, first["exc_info"])
+    assert zlib.decompress(first["exc_info"]).decode() == exc_info
+
+    # A kept form is reused for the very same object, whatever it holds.
+    job.__dict__["_rqfast_zdata"] = (data, b"kept")
+    job.__dict__["_rqfast_zexc"] = (exc_info, b"kept too")
+    again = mod.encode_job_state(job)
+    assert (again["data"], again["exc_info"]) == (b"kept", b"kept too")
+
+    # A new payload, or a kept form that is not a pair, is compressed anew.
+    job.args = (2, "new")
+    job.__dict__["_rqfast_zexc"] = [exc_info, b"kept too"]
+    new = mod.encode_job_state(job)
+    assert new["data"] == zlib.compress(job.data)
+    assert new["exc_info"] == first["exc_info"]
+    assert job.__dict__["_rqfast_zexc"] == (exc_info, first["exc_info"])
+
+    # Without results, exc_info is neither written nor compressed.
+    job.__dict__.pop("_rqfast_zexc")
+    assert "exc_info" not in mod.encode_job_state(job, include_result=False)
+    assert "_rqfast_zexc" not in job.__dict__
+
+
+class Policy:
+    def to_json(self) -> str:
+        return '{"max": 3}'
+
+
+def test_encode_state_rqfast_fields(mod: ModuleType) -> None:
+    job = fresh_state(full_job())
+    plain = mod.encode_job_state(job)
+    assert "rqfast_retry" not in plain and "rqfast_attempts" not in plain
+    job.__dict__.update(_rqfast_policy=None, _rqfast_policy_raw=b"")
+    job.__dict__["_rqfast_attempts_raw"] = b""
+    assert mod.encode_job_state(job) == plain
+    job.__dict__.update(_rqfast_policy_raw=b"raw", _rqfast_attempts_raw=b"z")
+    mapping = mod.encode_job_state(job)
+    assert list(mapping)[-2:] == ["rqfast_retry", "rqfast_attempts"]
+    assert (mapping["rqfast_retry"], mapping["rqfast_attempts"]) == (b"raw", b"z")
+    job.__dict__["_rqfast_policy"] = Policy()
+    assert mod.encode_job_state(job)["rqfast_retry"] == '{"max": 3}'
+
+
+def test_encode_state_errors(mod: ModuleType) -> None:
+    job = fresh_state(full_job())
+    job._data = "text"  # not bytes: Python's zlib says so
+    with pytest.raises(TypeError) as info:
+        mod.encode_job_state(job)
+    with pytest.raises(TypeError) as expected:
+        zlib.compress("text")  # type: ignore[call-overload]
+    assert str(info.value) == str(expected.value)
+    with pytest.raises(AttributeError):
+        mod.encode_job_state(object())
+    job = fresh_state(full_job())
+    job.__dict__["_rqfast_policy"] = object()
+    with pytest.raises(AttributeError, match="to_json"):
+        mod.encode_job_state(job)
+    job = fresh_state(full_job())
+    job._exc_info = "\udcff"
+    with pytest.raises(UnicodeEncodeError):
+        mod.encode_job_state(job)
+    with pytest.raises(TypeError):
+        mod.encode_job_state()
+    with pytest.raises(TypeError):
+        mod.encode_job_state(job, True, True, True)
+    with pytest.raises(TypeError):
+        mod.encode_job_state(job, include_meta=True, nonsense=True)
+    with pytest.raises(TypeError):
+        mod.encode_job_state(job, True, include_meta=True)
+
+
+class Shadowed(Job):
+    """A job whose attributes are partly properties and class attributes."""
+
+    worker_name = property(  # type: ignore[assignment]
+        lambda self: "from a property", lambda self, value: None
+    )
+
+    @property
+    def timeout(self) -> int:  # type: ignore[override]
+        return 99
+
+    @timeout.setter
+    def timeout(self, value: int) -> None:
+        pass
+
+
+class Stored:
+    """A data descriptor that keeps its value under another name."""
+
+    def __get__(self, job: Any, owner: type) -> Any:
+        return None if job is None else job.__dict__.get("_stored")
+
+    def __set__(self, job: Any, value: Any) -> None:
+        job.__dict__["_stored"] = value
+
+
+class Described(Job):
+    group_id = Stored()  # type: ignore[assignment]
+
+
+class Looked(Job):
+    def __getattribute__(self, name: str) -> Any:
+        if name == "description":
+            return "looked up"
+        return super().__getattribute__(name)
+
+
+class Missing(Job):
+    def __getattr__(self, name: str) -> Any:
+        if name == "ttl":
+            return 321
+        raise AttributeError(name)
+
+
+def job_of(cls: type[Job]) -> Job:
+    job = cls.create("os.path.join", args=(1,), connection=CONNECTION, ttl=5)
+    job.__dict__.update(worker_name="in the dict", timeout=7, group_id="in dict")
+    job.__dict__["description"] = "in the dict"
+    return fresh_state(job)
+
+
+@pytest.mark.parametrize("cls", [Job, Shadowed, Described, Looked, Missing])
+def test_encode_reads_attributes_as_getattr(mod: ModuleType, cls: type[Job]) -> None:
+    job = job_of(cls)
+    if cls is Missing:
+        del job.__dict__["ttl"]
+    job.__dict__["_stored"] = "stored"
+    for _ in range(2):  # the second time from what was learnt of the type
+        mine = mod.encode_job_state(job)
+        assert mine == stock_to_dict(job)
+        assert list(mine) == list(stock_to_dict(job))
+    if cls is Shadowed:
+        assert (mine["worker_name"], mine["timeout"]) == ("from a property", 99)
+    if cls is Described:
+        assert mine["group_id"] == "stored"
+    if cls is Looked:
+        assert mine["description"] == "looked up"
+    if cls is Missing:
+        assert mine["ttl"] == 321
+
+
+def test_encode_notices_a_changed_type(mod: ModuleType) -> None:
+    class Later(Job):
+        pass
+
+    class Child(Later):
+        pass
+
+    job = job_of(Child)
+    assert mod.encode_job_hash(job, b"z", None)["worker_name"] == "in the dict"
+    Later.worker_name = property(lambda self: "later")  # type: ignore[assignment]
+    assert mod.encode_job_hash(job, b"z", None)["worker_name"] == "later"
+    del Later.worker_name
+    assert mod.encode_job_hash(job, b"z", None)["worker_name"] == "in the dict"
+    job.__class__ = Shadowed
+    assert mod.encode_job_hash(job, b"z", None)["timeout"] == 99
+    # More job types than are remembered, in turn.
+    for cls in [Job, Shadowed, Described, Looked, Missing, Child] * 2:
+        job = job_of(cls)
+        if cls is Missing:
+            del job.__dict__["ttl"]
+        assert mod.encode_job_state(job) == stock_to_dict(job)
+
+
+class Jsonish:
+    @staticmethod
+    def dumps(value: Any) -> bytes:
+        return json.dumps(value).encode()
+
+    @staticmethod
+    def loads(value: bytes) -> Any:
+        return json.loads(value)
+
+
+@pytest.mark.parametrize(
+    "serializer",
+    [
+        Jsonish,
+        rq.serializers.JSONSerializer,
+        functools.partial(pickle.dumps, protocol=2),
+        functools.partial(pickle.dumps, protocol=pickle.HIGHEST_PROTOCOL),
+    ],
+)
+def test_encode_custom_serializer(mod: ModuleType, serializer: Any) -> None:
+    job = full_job()
+    if callable(serializer) and not isinstance(serializer, type):
+        # A serializer whose dumps is a partial that is not RQ's own.
+        serializer = type("Partial", (), {"dumps": serializer, "loads": pickle.loads})
+    job.serializer = serializer
+    mine = mod.encode_job_state(fresh_state(job))
+    assert mine == stock_to_dict(job)
+    assert mine["meta"] == serializer.dumps(job.meta)
+
+
+def test_encode_default_serializer_changed(mod: ModuleType) -> None:
+    default = rq.serializers.DefaultSerializer
+    job = full_job()
+    assert job.serializer is default
+    keywords = default.dumps.keywords
+    keywords["protocol"] = 2
+    try:
+        mine = mod.encode_job_state(fresh_state(job))
+        assert mine["meta"] == pickle.dumps(job.meta, protocol=2)
+        assert mine == stock_to_dict(job)
+    finally:
+        keywords["protocol"] = pickle.HIGHEST_PROTOCOL
+    assert mod.encode_job_state(job)["meta"] == pickle.dumps(job.meta, protocol=5)
+
+
+def payloads() -> list[bytes]:
+    limit = 64 * 1024
+    text = b"".join(b"%d:%d," % (i, i * i % 97) for i in range(20000))
+    noise = bytes((i * 2654435761 >> 7) & 0xFF for i in range(limit + 10))
+    return [
+        b"",
+        b"x",
+        text[: limit - 1],
+        text[:limit],
+        text[: limit + 1],
+        noise[:limit],
+        noise[: limit + 1],
+        zlib.compress(text),
+        bytes(limit),
+    ]
+
+
+@pytest.mark.parametrize("data", payloads(), ids=lambda d: str(len(d)))
+def test_compress_is_zlib_compress(mod: ModuleType, data: bytes) -> None:
+    assert mod.compress(data) == zlib.compress(data)
+    assert mod.compress(data) == zlib.compress(data)  # the kept stream again
+
+
+@pytest.mark.parametrize("data", [bytearray(b"abc"), memoryview(b"abc"), "abc", 5])
+def test_compress_other_types(mod: ModuleType, data: Any) -> None:
+    assert outcome(mod.compress, data) == outcome(zlib.compress, data)
+
+
 # Diffing against the hash read
 
 
@@ -1417,6 +1688,64 @@ def test_round_trip_matches_stock_restore(job: Job) -> None:
             assert stock.__dict__[name] == value, name
 
 
+@both
+@FEW
+@given(
+    jobs(),
+    st.booleans(),
+    st.booleans(),
+    st.dictionaries(
+        st.sampled_from(["_rqfast_policy_raw", "_rqfast_attempts_raw"]),
+        st.one_of(st.none(), st.binary(max_size=4)),
+    ),
+)
+def test_encode_state_c_matches_twin_and_stock(
+    job: Job, include_meta: bool, include_result: bool, extra: dict[str, Any]
+) -> None:
+    job.__dict__.update(extra)
+    stock = stock_to_dict(job, include_meta, include_result)
+    stock.update(
+        {
+            field: extra[name]
+            for name, field in [
+                ("_rqfast_policy_raw", "rqfast_retry"),
+                ("_rqfast_attempts_raw", "rqfast_attempts"),
+            ]
+            if extra.get(name)
+        }
+    )
+    for reuse in (False, True):  # compressing, then reusing the forms kept
+        results, states = [], []
+        for module in (py, needs_c()):
+            if not reuse:
+                fresh_state(job)
+            results.append(
+                outcome(module.encode_job_state, job, include_meta, include_result)
+            )
+            states.append(dict(job.__dict__))
+        assert results[0] == results[1] == ("ok", stock)
+        assert list(results[0][1]) == list(results[1][1]) == list(stock)
+        assert states[0] == states[1]
+
+
+PAYLOADS = st.one_of(
+    st.binary(max_size=300),
+    st.builds(
+        lambda piece, times: (piece * times)[: 64 * 1024 + 8],
+        st.binary(min_size=1, max_size=40),
+        st.integers(1, 70000),
+    ),
+    st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
+)
+
+
+@both
+@MANY
+@given(PAYLOADS)
+def test_compress_c_matches_zlib(data: bytes) -> None:
+    assert needs_c().compress(data) == zlib.compress(data)
+
+
 ODD_TEXT = st.text(st.characters(categories=["Cs", "Lu", "Nd", "Zs"]), max_size=3)
 SENT_VALUES = st.one_of(
     st.binary(max_size=6),
@@ -1526,6 +1855,7 @@ def leak_cases(module: ModuleType) -> list[Callable[[], Any]]:
     data = zlib.compress(job.data)
     moment = datetime(2024, 1, 2, 3, 4, 5)
     mapping = job.to_dict()
+    shadowed = job_of(Shadowed)
     sent = sent_hash({**mapping, "worker_name": "other", "started_at": ""})
     return [
         lambda: module.utcparse("2024-01-02T03:04:05.123456Z"),
@@ -1553,6 +1883,14 @@ def leak_cases(module: ModuleType) -> list[Callable[[], Any]]:
         lambda: module.encode_job_hash(job, data, b"e"),
         lambda: module.encode_job_hash(job, data, None, include_meta=False),
         lambda: module.encode_job_hash(object(), data, None),
+        lambda: module.encode_job_state(fresh_state(job)),
+        lambda: module.encode_job_state(job, include_result=False),
+        lambda: module.encode_job_state(shadowed),
+        lambda: module.encode_job_state(job, nonsense=1),
+        lambda: module.encode_job_state(object()),
+        lambda: module.compress(data),
+        lambda: module.compress(bytes(70000)),
+        lambda: module.compress("text"),
         lambda: module.changed_fields(mapping, sent),
         lambda: module.changed_fields({**mapping, "x": Stringly(ValueError())}, sent),
         lambda: module.changed_fields({"a": Stringly("\udcff")}, sent),
