@@ -53,4 +53,4 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, lazy_subcommands=SUBCOMMANDS)
 @click.version_option(package_name="rqfast")
 def main() -> None:
-    """Run rqfast's tools: a demo, and more to come."""
+    """Run rqfast's workers and tools: benchmarks, retry counters, bulk requeue."""

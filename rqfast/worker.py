@@ -64,7 +64,12 @@ import rq.job
 import rq.queue
 import rq.timeouts
 import rq.worker
-from rq.defaults import DEFAULT_FAILURE_TTL, DEFAULT_WORKER_TTL
+from rq.defaults import (
+    DEFAULT_FAILURE_TTL,
+    DEFAULT_LOGGING_DATE_FORMAT,
+    DEFAULT_LOGGING_FORMAT,
+    DEFAULT_WORKER_TTL,
+)
 from rq.executions import Execution
 from rq.job import JobStatus
 from rq.job import Retry as _RQRetry
@@ -78,6 +83,7 @@ from . import _impl
 from .job import Job, attach_policy, last_attempt, record_attempt
 from .queue import Queue
 from .retry import Retry, retry_after_of
+from .scheduler import RQScheduler
 from .scripts import Link, lifecycle_script
 from .stats import counters_key
 from .timeouts import AlarmDeathPenalty
@@ -319,6 +325,42 @@ class _Lifecycle(BaseWorker):
         for queue in self.queues:
             if not isinstance(queue, rq.queue.Queue):
                 raise TypeError(f"{queue} is not an RQ queue or a queue name")
+
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        """Start the scheduler as stock RQ does, as rqfast's RQScheduler.
+
+        It queues every due job of a queue in each tick, where stock RQ's
+        queues at most 1000 a second.
+        """
+        scheduler = RQScheduler(
+            self.queues,
+            connection=self.connection,
+            logging_level=logging_level
+            if logging_level is not None
+            else self.log.level,
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,
+        )
+        self.scheduler = scheduler
+        scheduler.acquire_locks()  # type: ignore[no-untyped-call]
+        if not scheduler.acquired_locks:
+            return
+        if not burst:
+            scheduler.start()  # type: ignore[no-untyped-call]
+            return
+        try:
+            scheduler.register_birth()
+            scheduler.enqueue_scheduled_jobs()
+        finally:
+            scheduler.release_locks()  # type: ignore[no-untyped-call]
+            scheduler.register_death()
 
     # The loop: one script call per job ---------------------------------
 

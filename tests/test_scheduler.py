@@ -17,6 +17,7 @@ from registry_state import copy_database, other_database, snapshot, timestamps
 from rq import Queue, Retry, SimpleWorker
 from rq.job import Job
 
+import rqfast
 from rqfast import patch
 from rqfast.scheduler import RQScheduler, promote_due_jobs
 
@@ -26,6 +27,10 @@ PAST = datetime.now(timezone.utc) - timedelta(minutes=5)
 
 def fail_always() -> None:
     raise ValueError("this job fails")
+
+
+def noop_job() -> None:
+    return None
 
 
 @pytest.fixture
@@ -209,3 +214,28 @@ def test_jobs_no_longer_due_stay_scheduled(connection: Redis) -> None:
 def test_chunk_size_must_be_positive(connection: Redis) -> None:
     with pytest.raises(ValueError, match="chunk_size must be at least 1, not 0"):
         promote_due_jobs(connection, "default", chunk_size=0)
+
+
+@pytest.mark.parametrize(
+    ("worker_class", "queued"),
+    [(SimpleWorker, 1000), (rqfast.SimpleWorker, 1500)],
+    ids=["stock", "rqfast"],
+)
+def test_workers_scheduler_queues_every_due_job(
+    connection: Redis, worker_class: type[SimpleWorker], queued: int
+) -> None:
+    queue = Queue("default", connection=connection)
+    registry = queue.scheduled_job_registry
+    with connection.pipeline() as pipeline:
+        for index in range(1500):
+            queue.enqueue_at(PAST, noop_job, job_id=f"due-{index}", pipeline=pipeline)
+        pipeline.execute()
+    assert registry.count == 1500
+
+    worker = worker_class([queue], connection=connection)
+    worker.bootstrap()
+    worker._start_scheduler(burst=True)
+
+    # Stock RQ's scheduler queues at most 1000 jobs of a queue per tick.
+    assert queue.count == queued
+    assert registry.count == 1500 - queued
