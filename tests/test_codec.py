@@ -864,6 +864,14 @@ def test_encode_state_errors(mod: ModuleType) -> None:
     with pytest.raises(AttributeError):
         mod.encode_job_state(object())
     job = fresh_state(full_job())
+    job.__dict__ = RawHash(job.__dict__)  # type: ignore[assignment]
+    with pytest.raises(TypeError) as info:
+        mod.encode_job_state(job)
+    assert str(info.value) == "job.__dict__ must be a plain dict, not RawHash"
+    expected = {**stock_to_dict(job), "data": b"z"}
+    del expected["exc_info"]
+    assert mod.encode_job_hash(job, b"z", None) == expected
+    job = fresh_state(full_job())
     job.__dict__["_rqfast_policy"] = object()
     with pytest.raises(AttributeError, match="to_json"):
         mod.encode_job_state(job)
