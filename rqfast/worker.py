@@ -81,6 +81,7 @@ from rq.worker.base import BaseWorker, WorkerStatus
 
 from . import _impl
 from .job import Job, attach_policy, last_attempt, record_attempt
+from .patch import installed
 from .queue import Queue
 from .retry import Retry, retry_after_of
 from .scheduler import RQScheduler
@@ -336,9 +337,13 @@ class _Lifecycle(BaseWorker):
         """Start the scheduler as stock RQ does, as rqfast's RQScheduler.
 
         It queues every due job of a queue in each tick, where stock RQ's
-        queues at most 1000 a second.
+        queues at most 1000 a second. Under :func:`rqfast.install` RQ's own
+        class has the same method and is used, as stock RQ would.
         """
-        scheduler = RQScheduler(
+        scheduler_class: type[RQScheduler] = (
+            vars(rq.worker.base)["RQScheduler"] if installed() else RQScheduler
+        )
+        scheduler = scheduler_class(
             self.queues,
             connection=self.connection,
             logging_level=logging_level
@@ -1229,6 +1234,17 @@ class Worker(_Lifecycle, rq.worker.Worker):
         self._finish_reader = -1
         #: Horses that handed their job over and have not been waited for yet.
         self._exiting: list[int] = []
+        #: Whether the work loop runs: only it forks ahead and waits for exits
+        #: later, since only it ends with a teardown that collects them.
+        self._ahead = False
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        """Work as stock RQ's worker does, forking each next horse ahead."""
+        self._ahead = True
+        try:
+            return bool(super().work(*args, **kwargs))
+        finally:
+            self._ahead = False
 
     def execute_job(self, job: RQJob, queue: RQQueue) -> None:
         """Give the job to a waiting horse, fork the next one, watch this one."""
@@ -1237,7 +1253,8 @@ class Worker(_Lifecycle, rq.worker.Worker):
         self._horse_exit_ok = False
         horse = self._give_job(job, queue)
         try:
-            self._spare = None if self._stop_requested else self._fork_horse()
+            if self._ahead and not self._stop_requested:
+                self._spare = self._fork_horse()
             self.monitor_work_horse(job, queue)
         finally:
             horse.close()
@@ -1377,6 +1394,8 @@ class Worker(_Lifecycle, rq.worker.Worker):
         if message is not None:
             # Handed over: the job has ended, whenever the process does.
             self._exiting.append(self._horse_pid)
+            if not self._ahead:
+                self._collect_exited(block=True)
             self._horse_pid = 0
             self._horse_exit_ok = True
             self._take_over(message, job, queue)

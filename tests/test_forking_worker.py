@@ -194,3 +194,23 @@ def test_stopping_a_running_job_kills_its_horse(connection: redis.Redis) -> None
     assert job.get_status() == JobStatus.STOPPED
     assert job.id in queue.failed_job_registry
     assert horses_left(before) == []
+
+
+def test_execute_job_outside_the_work_loop_leaves_no_process(
+    connection: redis.Redis,
+) -> None:
+    queue = Queue("default", connection=connection)
+    worker = rqfast.Worker([queue], connection=connection)
+    worker.bootstrap()
+    before = children()
+
+    for _ in range(3):
+        queue.enqueue(pid_of_horse)
+        dequeued = worker.dequeue_job_and_maintain_ttl(None)
+        assert dequeued is not None
+        worker.execute_job(*dequeued)
+        # No horse forked ahead, none left to be waited for.
+        assert horses_left(before) == []
+    worker.flush()
+
+    assert queue.finished_job_registry.count == 3
