@@ -90,18 +90,66 @@ MESSAGE_CHARS = 1000
 TRACEBACK_CHARS = 4000
 
 
-def _attempt_entries(job: _RQJob) -> list[dict[str, Any]]:
-    raw = job.__dict__.get("_rqfast_attempts_raw")
+# The history is a zlib-compressed JSON list of flat objects, each written
+# with "n" first and with every quote inside a string escaped, so ``{"n":``
+# occurs only where an entry begins. Appending an attempt and reading the
+# newest one therefore work on the text around those marks, without parsing
+# or re-encoding the older entries; a history in any other layout is parsed.
+_ENTRY = b'{"n":'
+_OWN_LAYOUT = b"[" + _ENTRY
+
+
+#: The history's deflate window and memory level: a history is at most some
+#: 50 KB of text, and zlib's defaults (a 32 KB window, a 64 KB hash table)
+#: cost more to set up for each history than they save.
+_HISTORY_WBITS = 12
+_HISTORY_MEMLEVEL = 4
+
+
+def _compress_history(text: bytes) -> bytes:
+    """Return the history text as the zlib stream stored in the job hash."""
+    deflate = zlib.compressobj(6, zlib.DEFLATED, _HISTORY_WBITS, _HISTORY_MEMLEVEL)
+    return deflate.compress(text) + deflate.flush()
+
+
+def _history_text(job: _RQJob) -> bytes:
+    """Return a job's attempt history as JSON text (b"" for none), read once."""
+    state = job.__dict__
+    raw = state.get("_rqfast_attempts_raw")
     if not raw:
+        return b""
+    cached = state.get("_rqfast_attempts_text")
+    if cached is not None and cached[0] is raw:
+        text: bytes = cached[1]
+        return text
+    text = zlib.decompress(raw)
+    state["_rqfast_attempts_text"] = (raw, text)
+    return text
+
+
+def _entries_text(text: bytes) -> list[bytes]:
+    """Split a history in rqfast's own layout into its entries' JSON texts."""
+    pieces = text[1:-1].split(b"," + _ENTRY)
+    return [pieces[0], *(_ENTRY + piece for piece in pieces[1:])]
+
+
+def _attempt_entries(job: _RQJob) -> list[dict[str, Any]]:
+    text = _history_text(job)
+    if not text:
         return []
-    entries: list[dict[str, Any]] = json.loads(zlib.decompress(raw))
+    entries: list[dict[str, Any]] = json.loads(text)
     return entries
 
 
 def last_attempt(job: _RQJob) -> dict[str, Any] | None:
     """Return the newest recorded failed attempt of a job, as stored."""
-    entries = _attempt_entries(job)
-    return entries[-1] if entries else None
+    text = _history_text(job)
+    if not text.startswith(_OWN_LAYOUT):
+        entries = _attempt_entries(job)
+        return entries[-1] if entries else None
+    cut = text.rfind(b"," + _ENTRY)
+    entry: dict[str, Any] = json.loads(text[cut + 1 if cut >= 0 else 1 : -1])
+    return entry
 
 
 def record_attempt(
@@ -129,10 +177,21 @@ def record_attempt(
         "worker": worker_name,
         "retry_in": retry_in,
     }
-    entries = [*_attempt_entries(job)[-(ATTEMPTS_KEPT - 1) :], entry]
-    job.__dict__["_rqfast_attempts_raw"] = zlib.compress(
-        json.dumps(entries, separators=(",", ":")).encode()
-    )
+    added = json.dumps(entry, separators=(",", ":")).encode()
+    text = _history_text(job)
+    if not text:
+        kept: list[bytes] = []
+    elif text.startswith(_OWN_LAYOUT):
+        kept = _entries_text(text)[-(ATTEMPTS_KEPT - 1) :]
+    else:
+        kept = [
+            json.dumps(old, separators=(",", ":")).encode()
+            for old in _attempt_entries(job)[-(ATTEMPTS_KEPT - 1) :]
+        ]
+    text = b"[" + b",".join([*kept, added]) + b"]"
+    raw = _compress_history(text)
+    job.__dict__["_rqfast_attempts_raw"] = raw
+    job.__dict__["_rqfast_attempts_text"] = (raw, text)
 
 
 class Job(_RQJob):

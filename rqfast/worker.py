@@ -220,9 +220,29 @@ def attempt_traceback(exc: BaseException) -> str:
         if error.__traceback__ is not None:
             parts.append("Traceback (most recent call last):\n")
             parts += _frames_text(error.__traceback__)
-        parts += traceback.format_exception_only(type(error), error)
+        parts.append(_exception_line(error))
         parts.append(joint)
     return "".join(parts)
+
+
+def _exception_line(error: BaseException) -> str:
+    """Return the exception's last line as ``traceback.format_exception_only`` does.
+
+    A SyntaxError (several lines) and an exception with notes take the
+    traceback module's own path.
+    """
+    kind = type(error)
+    if issubclass(kind, SyntaxError) or getattr(error, "__notes__", None) is not None:
+        return "".join(traceback.format_exception_only(kind, error))
+    name = kind.__qualname__
+    module = kind.__module__
+    if module not in ("__main__", "builtins"):
+        name = f"{module if isinstance(module, str) else '<unknown>'}.{name}"
+    try:
+        text = str(error)
+    except Exception:
+        text = "<exception str() failed>"
+    return f"{name}: {text}\n" if text else f"{name}\n"
 
 
 _CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
@@ -864,7 +884,9 @@ class _Lifecycle(BaseWorker):
         entry: dict[str, Any] = {"type": kind.value, "worker_name": self.name}
         exc_string = fields.get("exc_string")
         if exc_string is not None:
-            entry["exc_string"] = b64encode(zlib.compress(exc_string.encode())).decode()
+            entry["exc_string"] = b64encode(
+                _impl.ext.compress(exc_string.encode())
+            ).decode()
         return_value = fields.get("return_value")
         if return_value is not None:
             try:

@@ -92,7 +92,31 @@ def multiline_message() -> None:
     raise ValueError("line one\nline two\n")
 
 
+class LocalError(Exception):
+    """An exception type from this module, shown with its module's name."""
+
+
+class UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text for this one")
+
+
+def raise_local() -> None:
+    raise LocalError("with a module")
+
+
+def raise_empty() -> None:
+    raise KeyError()
+
+
+def raise_unprintable() -> None:
+    raise UnprintableError()
+
+
 CASES: dict[str, Callable[[], object]] = {
+    "module-qualified type": raise_local,
+    "empty message": raise_empty,
+    "str() that fails": raise_unprintable,
     "nested calls": nested,
     "explicit cause": caused,
     "implicit context": in_handling,
