@@ -15,6 +15,8 @@ trap 'rm -rf "$work"' EXIT
 # Copy the sources only: no git data, no earlier builds.
 tar -C "$root" --exclude=.git --exclude=build --exclude='*.so' \
     --exclude=.hypothesis --exclude='*.egg-info' --exclude=__pycache__ \
+    --exclude=.mypy_cache --exclude=.ruff_cache --exclude=.pytest_cache \
+    --exclude=.rq-suite \
     -cf - . | tar -C "$work" -xf -
 
 cd "$work"
