@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import statistics
 import sys
 import threading
 import time
@@ -191,23 +192,43 @@ def run_workload(
     )
 
 
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
 def _table(results: list[Measurement]) -> str:
+    """Tabulate the runs: median jobs/s per implementation, median ratio per round.
+
+    Rounds run stock RQ then rqfast, one after the other; a round's ratio is
+    rqfast's jobs/s over stock's in that round.
+    """
     header = (
         f"{'workload':<10} {'worker':<7} {'impl':<7} {'jobs':>6} {'jobs/s':>9} "
         f"{'rt/job':>7} {'cmd/job':>8} {'ratio':>6}"
     )
     lines = [header, "-" * len(header)]
-    stock: dict[tuple[str, str], float] = {}
+    groups: dict[tuple[str, str, str], list[Measurement]] = {}
     for entry in results:
-        if entry.implementation == "stock":
-            stock[(entry.workload, entry.kind)] = entry.jobs_per_second
-        base = stock.get((entry.workload, entry.kind))
-        ratio = f"{entry.jobs_per_second / base:.1f}x" if base else ""
+        groups.setdefault((entry.workload, entry.kind, entry.implementation), [])
+        groups[(entry.workload, entry.kind, entry.implementation)].append(entry)
+    for (workload, kind, implementation), runs in groups.items():
+        stock_runs = groups.get((workload, kind, "stock"), [])
+        ratio = ""
+        if implementation != "stock" and stock_runs:
+            ratios = [
+                fast.jobs_per_second / stock.jobs_per_second
+                for fast, stock in zip(runs, stock_runs, strict=False)
+                if stock.jobs_per_second
+            ]
+            ratio = f"{_median(ratios):.1f}x" if ratios else ""
+        elif implementation == "stock":
+            ratio = "1.0x"
+        first = runs[0]
         lines.append(
-            f"{entry.workload:<10} {entry.kind:<7} {entry.implementation:<7} "
-            f"{entry.jobs:>6} {entry.jobs_per_second:>9.0f} "
-            f"{entry.round_trips / entry.jobs:>7.1f} "
-            f"{entry.commands / entry.jobs:>8.1f} {ratio:>6}"
+            f"{workload:<10} {kind:<7} {implementation:<7} "
+            f"{first.jobs:>6} {_median([run.jobs_per_second for run in runs]):>9.0f} "
+            f"{_median([run.round_trips / run.jobs for run in runs]):>7.1f} "
+            f"{_median([run.commands / run.jobs for run in runs]):>8.1f} {ratio:>6}"
         )
     return "\n".join(lines)
 
@@ -233,6 +254,14 @@ def _redis_url() -> Iterator[str]:
     help="Jobs per run of the forking workers (0 to skip them).",
 )
 @click.option(
+    "--repeat",
+    "-r",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rounds of stock then rqfast per workload; the table shows medians.",
+)
+@click.option(
     "--workload",
     "-w",
     "workloads",
@@ -240,7 +269,9 @@ def _redis_url() -> Iterator[str]:
     type=click.Choice(sorted(WORKLOADS)),
     help="Workloads to run (all by default).",
 )
-def bench_command(jobs: int, fork_jobs: int, workloads: tuple[str, ...]) -> None:
+def bench_command(
+    jobs: int, fork_jobs: int, repeat: int, workloads: tuple[str, ...]
+) -> None:
     """Run stock RQ's workers and rqfast's on the same workloads; print a table."""
     chosen = list(workloads) or ["noop", "retry", "scheduled"]
     results: list[Measurement] = []
@@ -251,23 +282,25 @@ def bench_command(jobs: int, fork_jobs: int, workloads: tuple[str, ...]) -> None
             for kind, count in (("simple", jobs), ("fork", fork_jobs)):
                 if count <= 0:
                     continue
-                for implementation in ("stock", "rqfast"):
-                    results.append(
-                        run_workload(
-                            url,
-                            workload,
-                            kind,
-                            implementation,
-                            count,
-                            show=lambda text: click.echo(text, nl=False, err=True),
+                for _ in range(repeat):
+                    for implementation in ("stock", "rqfast"):
+                        results.append(
+                            run_workload(
+                                url,
+                                workload,
+                                kind,
+                                implementation,
+                                count,
+                                show=lambda text: click.echo(text, nl=False, err=True),
+                            )
                         )
-                    )
         connection.flushdb()
     click.echo("")
     click.echo(_table(results))
     click.echo(
         "\nrt/job: round trips per job; cmd/job: commands Redis ran per job, "
-        "those run by scripts included; ratio: jobs/s against stock RQ's."
+        "those run by scripts included; ratio: jobs/s against stock RQ's"
+        + (f" (medians of {repeat} rounds)." if repeat > 1 else ".")
     )
 
 
