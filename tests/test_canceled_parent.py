@@ -22,34 +22,31 @@ def noop() -> None:
     return None
 
 
+WORKERS = [rq.SimpleWorker, rqfast.SimpleWorker, rq.Worker, rqfast.Worker]
+WORKER_IDS = ["stock-simple", "rqfast-simple", "stock-fork", "rqfast-fork"]
+
+
+@pytest.mark.parametrize("worker_class", WORKERS, ids=WORKER_IDS)
 @pytest.mark.parametrize(
-    "worker_class",
-    [rq.SimpleWorker, rqfast.SimpleWorker, rq.Worker, rqfast.Worker],
-    ids=["stock-simple", "rqfast-simple", "stock-fork", "rqfast-fork"],
+    ("parent_func", "child_status"),
+    [(cancel_myself, JobStatus.DEFERRED), (noop, JobStatus.FINISHED)],
+    ids=["canceled", "finished"],
 )
-def test_dependents_of_a_canceled_job_stay_deferred(
-    connection: redis.Redis, worker_class: type[rq.worker.BaseWorker]
+def test_dependents_run_only_after_a_parent_that_finished(
+    connection: redis.Redis,
+    worker_class: type[rq.worker.BaseWorker],
+    parent_func: object,
+    child_status: JobStatus,
 ) -> None:
     queue = Queue("default", connection=connection)
-    parent = queue.enqueue(cancel_myself)
-    child = queue.enqueue(noop, depends_on=parent)
-
-    worker_class([queue], connection=connection).work(burst=True)
-
-    assert child.get_status() == JobStatus.DEFERRED
-    assert queue.get_job_ids() == []
-    assert child.id in queue.deferred_job_registry
-
-
-@pytest.mark.parametrize("worker_class", [rqfast.SimpleWorker, rqfast.Worker])
-def test_dependents_of_a_finished_job_run(
-    connection: redis.Redis, worker_class: type[rq.worker.BaseWorker]
-) -> None:
-    queue = Queue("default", connection=connection)
-    parent = queue.enqueue(noop)
+    parent = queue.enqueue(parent_func)
     child = queue.enqueue(noop, depends_on=parent)
 
     worker_class([queue], connection=connection).work(burst=True)
 
     assert parent.get_status() == JobStatus.FINISHED
-    assert child.get_status() == JobStatus.FINISHED
+    assert child.get_status() == child_status
+    assert queue.get_job_ids() == []
+    assert (child.id in queue.deferred_job_registry) == (
+        child_status == JobStatus.DEFERRED
+    )
