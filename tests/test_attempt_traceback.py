@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from rqfast.worker import attempt_traceback
+from rqfast.tracebacks import attempt_traceback
 
 # A frame's two lines, then its marker line; in an exception group each line
 # starts with the group's margin of spaces and bars.
