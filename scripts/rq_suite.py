@@ -36,6 +36,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import redis
+
 from rqfast import _server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +58,8 @@ EXIT_GRACE = 30.0
 RUN_TIMEOUT = 1800.0
 SUITE_URL = "redis://127.0.0.1:6379/0"
 HEROKU_SANDBOX = "/tmp/rq_shutdown"
+#: RQ's suite uses the server's databases from this one up.
+FIRST_SUITE_DATABASE = 4
 SUMMARY = re.compile(r"^=+ .* in [\d.]+s( \(.*\))? =+$", re.MULTILINE)
 OUTCOME = re.compile(
     r"^(?P<test>\S+::\S+) (?P<outcome>PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b"
@@ -153,6 +157,24 @@ def parse_outcomes(log: str) -> dict[str, str]:
     return outcomes
 
 
+def empty_suite_databases() -> None:
+    """Empty the databases RQ's suite uses, as each of its runs expects.
+
+    Its tests look for an empty database from number 4 up, and one of them
+    (``test_run_scheduled_access_self``) leaves a job in the one it found, so
+    every run on the same server would use up another.
+    """
+    client = redis.Redis.from_url(SUITE_URL)
+    try:
+        databases = int(client.config_get("databases").get("databases", 16))
+        server = SUITE_URL.rsplit("/", 1)[0]
+        for number in range(FIRST_SUITE_DATABASE, databases):
+            with redis.Redis.from_url(f"{server}/{number}") as database:
+                database.flushdb()
+    finally:
+        client.close()
+
+
 def run_pytest(
     where: Path,
     label: str,
@@ -166,6 +188,7 @@ def run_pytest(
     # run left it behind.
     with contextlib.suppress(OSError):
         os.rmdir(HEROKU_SANDBOX)
+    empty_suite_databases()
     log_path = where.parent / f"{label}.log"
     command = [
         *(sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider"),
