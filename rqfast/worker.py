@@ -462,17 +462,22 @@ class _Lifecycle(BaseWorker):
         index = [queue.key for queue in queues].index(_text(queue_key))
         return index, _text(job_id)
 
+    def _job_from_hash(self, job_id: str, raw: dict[bytes, bytes]) -> RQJob:
+        """Return the job a start phase read, keeping its hash for the finish's diff."""
+        job = self._new_job(job_id)
+        job.restore(raw)
+        job.__dict__["_rqfast_raw"] = raw
+        job.__dict__["_rqfast_executions"] = int(raw.get(b"rqfast_executions", 1))
+        return job
+
     def _started(self, answer: list[Any]) -> tuple[RQJob, RQQueue]:
         """Build the job and its queue from a start phase's answer."""
         queue = self._ordered_queues[int(answer[1]) - 1]
         job_id = answer[2].decode()
         values = iter(answer[3])
         raw = dict(zip(values, values, strict=True))
-        job = self._new_job(job_id)
         try:
-            job.restore(raw)
-            job.__dict__["_rqfast_raw"] = raw
-            job.__dict__["_rqfast_executions"] = int(raw.get(b"rqfast_executions", 1))
+            job = self._job_from_hash(job_id, raw)
         except Exception as error:
             error.job_id = job_id  # type: ignore[attr-defined]
             error.queue = queue  # type: ignore[attr-defined]
@@ -1222,10 +1227,7 @@ class Worker(_Lifecycle, rq.worker.Worker):
             os.environ["RQ_WORKER_ID"] = self.name
             os.environ["RQ_JOB_ID"] = job_id
             queue = next(q for q in self.queues if q.name == name)
-            job = self._new_job(job_id)
-            job.restore(raw)
-            job.__dict__["_rqfast_raw"] = raw
-            job.__dict__["_rqfast_executions"] = int(raw.get(b"rqfast_executions", 1))
+            job = self._job_from_hash(job_id, raw)
             job.redis_server_version = self.get_redis_server_version()  # type: ignore[no-untyped-call]
             execution = Execution(
                 execution_id, job_id, self.connection, worker_name=self.name
