@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import rq.job
 from rq.job import Job as _RQJob
+from rq.utils import import_attribute
 from rq.webhook import Webhook
 
 from . import _impl
@@ -90,7 +93,7 @@ MESSAGE_CHARS = 1000
 TRACEBACK_CHARS = 4000
 
 
-# The history is a zlib-compressed JSON list of flat objects, each written
+# The history is a JSON list of flat objects, each written
 # with "n" first and with every quote inside a string escaped, so ``{"n":``
 # occurs only where an entry begins. Appending an attempt and reading the
 # newest one therefore work on the text around those marks, without parsing
@@ -99,17 +102,18 @@ _ENTRY = b'{"n":'
 _OWN_LAYOUT = b"[" + _ENTRY
 
 
-#: The history's deflate window and memory level: a history is at most some
-#: 50 KB of text, and zlib's defaults (a 32 KB window, a 64 KB hash table)
-#: cost more to set up for each history than they save.
-_HISTORY_WBITS = 12
-_HISTORY_MEMLEVEL = 4
+#: A history's text is stored as it is up to this many bytes, and
+#: zlib-compressed when longer: deflating a few hundred bytes costs a worker
+#: more than the memory it saves. Readers tell the two forms apart by the
+#: first byte, "[" for the text and 0x78 for a zlib stream.
+HISTORY_PLAIN_BYTES = 4096
 
 
-def _compress_history(text: bytes) -> bytes:
-    """Return the history text as the zlib stream stored in the job hash."""
-    deflate = zlib.compressobj(6, zlib.DEFLATED, _HISTORY_WBITS, _HISTORY_MEMLEVEL)
-    return deflate.compress(text) + deflate.flush()
+def _stored_history(text: bytes) -> bytes:
+    """Return the history text as stored in the job hash: as is, or compressed."""
+    if len(text) <= HISTORY_PLAIN_BYTES:
+        return text
+    return _impl.ext.compress(text)
 
 
 def _history_text(job: _RQJob) -> bytes:
@@ -118,9 +122,12 @@ def _history_text(job: _RQJob) -> bytes:
     raw = state.get("_rqfast_attempts_raw")
     if not raw:
         return b""
+    if raw[:1] == b"[":
+        text: bytes = raw
+        return text
     cached = state.get("_rqfast_attempts_text")
     if cached is not None and cached[0] is raw:
-        text: bytes = cached[1]
+        text = cached[1]
         return text
     text = zlib.decompress(raw)
     state["_rqfast_attempts_text"] = (raw, text)
@@ -150,6 +157,26 @@ def last_attempt(job: _RQJob) -> dict[str, Any] | None:
     cut = text.rfind(b"," + _ENTRY)
     entry: dict[str, Any] = json.loads(text[cut + 1 if cut >= 0 else 1 : -1])
     return entry
+
+
+def last_attempt_number(job: _RQJob) -> int | None:
+    """Return the number of a job's newest recorded failed attempt, if any.
+
+    In rqfast's own layout the number is read where the newest entry begins,
+    without parsing the entry.
+    """
+    text = _history_text(job)
+    if text.startswith(_OWN_LAYOUT):
+        start = text.rfind(_ENTRY) + len(_ENTRY)
+        end = start
+        while end < len(text) and text[end] not in b",}":
+            end += 1
+        try:
+            return int(text[start:end])
+        except ValueError:
+            pass
+    last = last_attempt(job)
+    return None if last is None else int(last["n"])
 
 
 def record_attempt(
@@ -189,9 +216,39 @@ def record_attempt(
             for old in _attempt_entries(job)[-(ATTEMPTS_KEPT - 1) :]
         ]
     text = b"[" + b",".join([*kept, added]) + b"]"
-    raw = _compress_history(text)
+    raw = _stored_history(text)
     job.__dict__["_rqfast_attempts_raw"] = raw
-    job.__dict__["_rqfast_attempts_text"] = (raw, text)
+    if raw is not text:
+        job.__dict__["_rqfast_attempts_text"] = (raw, text)
+
+
+#: Where a job function named "module.attribute" was found: its name ->
+#: (module name, module, attribute name). RQ resolves a job's function
+#: through importlib for every execution; while the module is still the one
+#: in sys.modules, reading the attribute from it gives the same function
+#: (patched, if a test patched it) without importlib's module locks.
+_found_functions: dict[str, tuple[str, ModuleType, str]] = {}
+_MISSING = object()
+
+
+def _job_function(job: _RQJob) -> Any:
+    """Return the function a job calls, as stock ``Job.func`` resolves it."""
+    name = job.func_name
+    if name is None:
+        return None
+    if job.instance:
+        return getattr(job.instance, name)
+    found = _found_functions.get(name)
+    if found is not None and sys.modules.get(found[0]) is found[1]:
+        function = getattr(found[1], found[2], _MISSING)
+        if function is not _MISSING:
+            return function
+    function = import_attribute(name)
+    module_name, _, attribute = name.rpartition(".")
+    module = sys.modules.get(module_name)
+    if module is not None and getattr(module, attribute, None) is function:
+        _found_functions[name] = (module_name, module, attribute)
+    return function
 
 
 class Job(_RQJob):
@@ -203,6 +260,11 @@ class Job(_RQJob):
         job = _stock_create(cls, *args, **kwargs)
         attach_policy(job, _create_retry(args, kwargs))
         return job
+
+    @property
+    def func(self) -> Any:
+        """Return the function this job calls, resolved as stock RQ does."""
+        return _job_function(self)
 
     @property
     def retry_policy(self) -> Retry | None:

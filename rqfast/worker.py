@@ -44,10 +44,10 @@ import calendar
 import logging
 import os
 import pickle
+import random
 import select
 import struct
 import time
-import uuid
 import zlib
 from base64 import b64encode
 from dataclasses import dataclass, field
@@ -76,7 +76,13 @@ from rq.utils import current_timestamp, now, utcformat
 from rq.worker.base import BaseWorker, WorkerStatus
 
 from . import _impl
-from .job import Job, attach_policy, last_attempt, record_attempt
+from .job import (
+    Job,
+    attach_policy,
+    last_attempt,
+    last_attempt_number,
+    record_attempt,
+)
 from .patch import installed
 from .queue import Queue
 from .retry import Retry, retry_after_of
@@ -108,6 +114,33 @@ _stock_handle_exception = BaseWorker.handle_exception
 _stock_job_init = rq.job.Job.__init__
 _UNSERIALIZABLE_RETURN_VALUE = rq.job.UNSERIALIZABLE_RETURN_VALUE_PAYLOAD  # type: ignore[attr-defined]
 _job_stack = rq.job._job_stack
+
+
+# Execution ids, in the layout of stock RQ's uuid4().hex. They need to be
+# unique per job only, so they come from a private generator seeded by the
+# OS (and seeded again in every forked child) rather than from one
+# getrandom() system call each.
+_execution_ids = random.Random()
+os.register_at_fork(after_in_child=_execution_ids.seed)
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def _execution_id() -> str:
+    """Return a new execution id: 32 hex digits of a version 4 UUID."""
+    return "%032x" % (_execution_ids.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
+
+
+def _pop_current_job() -> None:
+    """Pop the job get_current_job() answers, keeping the thread's emptied stack.
+
+    RQ's LocalStack.pop releases the thread's storage when it pops the last
+    job, so that the next push finds no stack and makes one through two
+    caught exceptions. An empty stack left in place answers None all the same.
+    """
+    stack = getattr(_job_stack._local, "stack", None)
+    if stack:
+        stack.pop()
 
 
 @dataclass
@@ -172,10 +205,10 @@ def _result_expiry(ttl: int | None) -> str | int:
 
 def _success_counters(job: RQJob) -> tuple[str, ...]:
     """Return the counters a success increments: after how many failed attempts."""
-    last = last_attempt(job)
-    if last is None:
+    number = last_attempt_number(job)
+    if number is None:
         return ()
-    return ("succeeded_after_retry", f"succeeded_after:{last['n']}")
+    return ("succeeded_after_retry", f"succeeded_after:{number}")
 
 
 class _Lifecycle(BaseWorker):
@@ -331,7 +364,7 @@ class _Lifecycle(BaseWorker):
 
     def _start(self, claim: tuple[int, str] | None) -> list[Any]:
         """Send any pending finish with a start phase; return the start's answer."""
-        execution_id = uuid.uuid4().hex
+        execution_id = _execution_id()
         execution = Execution(execution_id, "", self.connection, worker_name=self.name)
         started = execution.created_at
         keys = self._start_keys()
@@ -599,7 +632,7 @@ class _Lifecycle(BaseWorker):
                 try:
                     job._result = job._execute()
                 finally:
-                    _job_stack.pop()  # type: ignore[no-untyped-call]
+                    _pop_current_job()
             return_value = job._result
             job.ended_at = job.last_heartbeat = now()
             if isinstance(return_value, _RQRetry):

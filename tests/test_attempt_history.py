@@ -10,14 +10,22 @@ import redis
 from hypothesis import given, settings
 
 import rqfast
-from rqfast.job import ATTEMPTS_KEPT, last_attempt, record_attempt
+from rqfast.job import (
+    ATTEMPTS_KEPT,
+    HISTORY_PLAIN_BYTES,
+    last_attempt,
+    last_attempt_number,
+    record_attempt,
+)
 
 NO_SERVER = redis.Redis()  # never connects: nothing here does I/O
 
 
 def stored(job: rqfast.Job) -> list[dict[str, object]]:
+    """Return the history as stored: JSON text, or zlib-compressed when long."""
     raw = job.__dict__["_rqfast_attempts_raw"]
-    entries: list[dict[str, object]] = json.loads(zlib.decompress(raw))
+    text = raw if raw[:1] == b"[" else zlib.decompress(raw)
+    entries: list[dict[str, object]] = json.loads(text)
     return entries
 
 
@@ -42,6 +50,7 @@ def test_keeps_the_newest_attempts_in_order(texts: list[str]) -> None:
             text,
             f"tb {text}",
         )
+        assert last_attempt_number(job) == number
 
     entries = stored(job)
     kept = texts[-ATTEMPTS_KEPT:]
@@ -58,6 +67,7 @@ def test_a_history_in_another_layout_is_read_and_extended() -> None:
     job.__dict__["_rqfast_attempts_raw"] = zlib.compress(json.dumps(foreign).encode())
 
     assert last_attempt(job) == foreign[-1]
+    assert last_attempt_number(job) == 11
     record_attempt(job, 12, KeyError("k"), "tb", None, None)
 
     entries = stored(job)
@@ -79,3 +89,52 @@ def test_reads_what_a_restored_job_holds(connection: redis.Redis) -> None:
     again = rqfast.Job.fetch(job.id, connection=connection)
     assert [attempt.message for attempt in again.attempts] == ["first", "second"]
     assert [attempt.retry_in for attempt in again.attempts] == [2.0, None]
+
+
+def test_a_short_history_is_stored_as_text_and_a_long_one_compressed() -> None:
+    job = rqfast.Job("history", connection=NO_SERVER)
+    record_attempt(job, 1, ValueError("short"), "tb", "w", 1.0)
+    raw = job.__dict__["_rqfast_attempts_raw"]
+    assert raw.startswith(b'[{"n":1,') and json.loads(raw)[0]["message"] == "short"
+
+    # Tracebacks of 1000 characters: past the plain size in a few attempts.
+    for number in range(2, ATTEMPTS_KEPT + 1):
+        record_attempt(job, number, ValueError("long"), "x" * 1000, "w", 1.0)
+        raw = job.__dict__["_rqfast_attempts_raw"]
+        text = raw if raw[:1] == b"[" else zlib.decompress(raw)
+        assert (raw[:1] == b"[") == (len(text) <= HISTORY_PLAIN_BYTES)
+        assert last_attempt_number(job) == number
+    assert raw[:1] != b"[" and len(raw) < HISTORY_PLAIN_BYTES
+    assert [entry["n"] for entry in stored(job)] == list(range(1, ATTEMPTS_KEPT + 1))
+
+
+def test_a_compressed_history_in_the_own_layout_is_extended() -> None:
+    """A short history compressed (as earlier rqfast releases stored every one)."""
+    job = rqfast.Job("history", connection=NO_SERVER)
+    record_attempt(job, 1, ValueError("first"), "tb", "w", 1.0)
+    job.__dict__["_rqfast_attempts_raw"] = zlib.compress(
+        job.__dict__["_rqfast_attempts_raw"]
+    )
+    assert last_attempt_number(job) == 1
+    record_attempt(job, 2, ValueError("second"), "tb", "w", None)
+
+    assert job.__dict__["_rqfast_attempts_raw"].startswith(b'[{"n":1,')
+    assert [entry["message"] for entry in stored(job)] == ["first", "second"]
+
+
+def test_both_forms_survive_a_save_and_a_fetch(connection: redis.Redis) -> None:
+    queue = rqfast.Queue("default", connection=connection)
+    short = queue.enqueue("os.path.join", "a")
+    record_attempt(short, 1, ValueError("short"), "tb", "w", 2.0)
+    short.save()
+    long = queue.enqueue("os.path.join", "b")
+    for number in range(1, 7):
+        record_attempt(long, number, ValueError("long"), "y" * 1000, "w", 2.0)
+    long.save()
+
+    assert connection.hget(short.key, "rqfast_attempts").startswith(b"[")
+    assert not connection.hget(long.key, "rqfast_attempts").startswith(b"[")
+    fetched_short = rqfast.Job.fetch(short.id, connection=connection)
+    fetched_long = rqfast.Job.fetch(long.id, connection=connection)
+    assert [attempt.message for attempt in fetched_short.attempts] == ["short"]
+    assert [attempt.number for attempt in fetched_long.attempts] == list(range(1, 7))

@@ -1,0 +1,146 @@
+"""Shortcuts the workers take per execution, checked against what they replace.
+
+Execution ids come from a private generator instead of ``uuid4()``, a job's
+function is found without importlib once its module is known, and the
+current-job stack keeps its emptied list between jobs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import types
+import uuid
+
+import pytest
+import redis
+import rq
+from rq.utils import import_attribute
+
+import rqfast
+from rqfast.worker import _execution_id, _pop_current_job
+
+NO_SERVER = redis.Redis()  # never connects: nothing here does I/O
+
+
+def current_job_id() -> str | None:
+    job = rq.get_current_job()
+    return job.id if job is not None else None
+
+
+class Owner:
+    @staticmethod
+    def helper() -> str:
+        return "static"
+
+    def method(self) -> str:
+        return "bound"
+
+
+def test_execution_ids_are_version_4_uuids_and_distinct() -> None:
+    ids = [_execution_id() for _ in range(20000)]
+
+    assert len(set(ids)) == len(ids)
+    for value in ids[:500]:
+        parsed = uuid.UUID(value)
+        assert (parsed.hex, parsed.version, parsed.variant) == (
+            value,
+            4,
+            uuid.RFC_4122,
+        )
+
+
+def test_a_forked_child_draws_other_execution_ids() -> None:
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next ids and leave at once
+        os.write(writer, json.dumps([_execution_id() for _ in range(3)]).encode())
+        os._exit(0)
+    os.close(writer)
+    parent = [_execution_id() for _ in range(3)]
+    with os.fdopen(reader, "rb") as pipe:
+        child = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+
+    assert len(set(child) | set(parent)) == 6
+
+
+def test_the_job_stack_answers_each_job_then_none(connection: redis.Redis) -> None:
+    queue = rqfast.Queue("default", connection=connection)
+    jobs = [queue.enqueue(current_job_id) for _ in range(3)]
+
+    rqfast.SimpleWorker([queue], connection=connection).work(burst=True)
+
+    assert [job.return_value() for job in jobs] == [job.id for job in jobs]
+    assert rq.get_current_job() is None
+
+
+def test_popping_the_job_stack_keeps_outer_jobs() -> None:
+    outer = rqfast.Job("outer", connection=NO_SERVER)
+    inner = rqfast.Job("inner", connection=NO_SERVER)
+    stack = rq.job._job_stack
+    stack.push(outer)
+    stack.push(inner)
+
+    _pop_current_job()
+    assert rq.get_current_job() is outer
+    _pop_current_job()
+    assert rq.get_current_job() is None
+    _pop_current_job()  # an empty stack stays empty
+    assert rq.get_current_job() is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["os.path.join", "tests.test_hot_path.Owner.helper", "len", "json.dumps"],
+)
+def test_a_jobs_function_is_what_stock_rq_resolves(name: str) -> None:
+    job = rqfast.Job.create(name, connection=NO_SERVER)
+
+    for _ in range(2):  # found, then found again from what was learned
+        assert job.func is import_attribute(name)
+        assert job.func is rq.job.Job.func.fget(job)  # type: ignore[attr-defined]
+
+
+def test_an_instance_method_is_read_from_its_instance() -> None:
+    owner = Owner()
+    job = rqfast.Job.create(owner.method, connection=NO_SERVER)
+
+    assert job.func() == "bound"
+
+
+def test_a_function_patched_after_a_lookup_is_the_one_called(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    job = rqfast.Job.create("json.dumps", connection=NO_SERVER)
+    assert job.func is json.dumps
+
+    def replacement(value: object) -> str:
+        return "patched"
+
+    monkeypatch.setattr(json, "dumps", replacement)
+    assert job.func is replacement
+    monkeypatch.undo()
+    assert job.func is json.dumps
+
+
+def test_a_module_imported_again_is_looked_up_again() -> None:
+    name = "rqfast_test_hot_path_module"
+    first = types.ModuleType(name)
+    first.task = lambda: "first"  # type: ignore[attr-defined]
+    sys.modules[name] = first
+    try:
+        job = rqfast.Job.create(f"{name}.task", connection=NO_SERVER)
+        assert job.func() == "first"
+
+        second = types.ModuleType(name)
+        second.task = lambda: "second"  # type: ignore[attr-defined]
+        sys.modules[name] = second
+        assert job.func() == "second"
+
+        del second.task
+        with pytest.raises(ValueError, match="Invalid attribute name"):
+            job.func  # noqa: B018 - resolving it is what is tested
+    finally:
+        del sys.modules[name]
