@@ -16,8 +16,10 @@ any payload written by this zlib at RQ's level.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
+import math
 import sys
 import zlib
 from collections.abc import Callable, Mapping
@@ -204,22 +206,63 @@ def record_attempt(
         "worker": worker_name,
         "retry_in": retry_in,
     }
-    added = json.dumps(entry, separators=(",", ":")).encode()
+    added = _entry_json(entry)
     text = _history_text(job)
     if not text:
         kept: list[bytes] = []
     elif text.startswith(_OWN_LAYOUT):
+        if text.count(b"," + _ENTRY) < ATTEMPTS_KEPT - 1:
+            # Room for one more: the older entries stay as they are.
+            text = text[:-1] + b"," + added + b"]"
+            _store_history(job, text)
+            return
         kept = _entries_text(text)[-(ATTEMPTS_KEPT - 1) :]
     else:
         kept = [
             json.dumps(old, separators=(",", ":")).encode()
             for old in _attempt_entries(job)[-(ATTEMPTS_KEPT - 1) :]
         ]
-    text = b"[" + b",".join([*kept, added]) + b"]"
+    _store_history(job, b"[" + b",".join([*kept, added]) + b"]")
+
+
+def _store_history(job: _RQJob, text: bytes) -> None:
+    """Keep a job's new history text, in its stored form, for the next save."""
     raw = _stored_history(text)
     job.__dict__["_rqfast_attempts_raw"] = raw
     if raw is not text:
         job.__dict__["_rqfast_attempts_text"] = (raw, text)
+
+
+_json_string = json.encoder.encode_basestring_ascii
+
+
+def _json_scalar(value: Any) -> str | None:
+    """Return a value as json.dumps writes it, for the types an entry holds."""
+    kind = type(value)
+    if kind is str:
+        text: str = _json_string(value)
+        return text
+    if value is None:
+        return "null"
+    if kind is int or (kind is float and math.isfinite(value)):
+        return repr(value)
+    return None
+
+
+def _entry_json(entry: dict[str, Any]) -> bytes:
+    """Return an attempt entry as ``json.dumps`` writes it compactly, in ASCII.
+
+    Entries are written field by field with the json module's own string
+    escaper; a value of any other type than text, a whole or finite number
+    or None takes ``json.dumps`` itself.
+    """
+    parts = []
+    for name, value in entry.items():
+        written = _json_scalar(value)
+        if written is None:
+            return json.dumps(entry, separators=(",", ":")).encode()
+        parts.append(f'"{name}":{written}')
+    return ("{" + ",".join(parts) + "}").encode()
 
 
 #: Where a job function named "module.attribute" was found: its name ->
@@ -265,6 +308,16 @@ class Job(_RQJob):
     def func(self) -> Any:
         """Return the function this job calls, resolved as stock RQ does."""
         return _job_function(self)
+
+    def _execute(self) -> Any:
+        """Call the job's function as stock RQ does, resolving it once."""
+        function = _job_function(self)
+        if not function:
+            raise ValueError("Cannot execute job: function is None")
+        result = function(*self.args, **self.kwargs)
+        if asyncio.iscoroutine(result):
+            return asyncio.new_event_loop().run_until_complete(result)
+        return result
 
     @property
     def retry_policy(self) -> Retry | None:

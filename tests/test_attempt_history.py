@@ -13,6 +13,7 @@ import rqfast
 from rqfast.job import (
     ATTEMPTS_KEPT,
     HISTORY_PLAIN_BYTES,
+    _entry_json,
     last_attempt,
     last_attempt_number,
     record_attempt,
@@ -138,3 +139,20 @@ def test_both_forms_survive_a_save_and_a_fetch(connection: redis.Redis) -> None:
     fetched_long = rqfast.Job.fetch(long.id, connection=connection)
     assert [attempt.message for attempt in fetched_short.attempts] == ["short"]
     assert [attempt.number for attempt in fetched_long.attempts] == list(range(1, 7))
+
+
+# Any text, lone surrogates included; numbers of every kind; other types.
+scalars = st.one_of(
+    st.text(st.characters(blacklist_categories=())),
+    st.none(),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["n", "type", "message", "at"]), scalars))
+def test_an_entry_is_written_as_json_dumps_writes_it(entry: dict[str, object]) -> None:
+    assert _entry_json(entry) == json.dumps(entry, separators=(",", ":")).encode()

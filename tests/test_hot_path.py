@@ -29,6 +29,10 @@ def current_job_id() -> str | None:
     return job.id if job is not None else None
 
 
+async def doubled(value: int) -> int:
+    return 2 * value
+
+
 class Owner:
     @staticmethod
     def helper() -> str:
@@ -74,6 +78,15 @@ def test_the_job_stack_answers_each_job_then_none(connection: redis.Redis) -> No
 
     assert [job.return_value() for job in jobs] == [job.id for job in jobs]
     assert rq.get_current_job() is None
+
+
+def test_a_coroutine_function_is_awaited(connection: redis.Redis) -> None:
+    queue = rqfast.Queue("default", connection=connection)
+    job = queue.enqueue(doubled, 21)
+
+    rqfast.SimpleWorker([queue], connection=connection).work(burst=True)
+
+    assert job.return_value() == 42
 
 
 def test_popping_the_job_stack_keeps_outer_jobs() -> None:
