@@ -1,12 +1,14 @@
 /* The rqfast._speedups module: its method table, its state and its
  * multi-phase initialisation. The functions themselves live with their
- * concerns: timestamp.c, retry.c, codec.c (with jsonlist.c).
+ * concerns: timestamp.c, retry.c, codec.c (with jsonlist.c), registry.c,
+ * resp.c.
  */
 #include "module.h"
 
 #include "backoff.h"
 #include "codec.h"
 #include "registry.h"
+#include "resp.h"
 #include "retry.h"
 #include "timestamp.h"
 
@@ -323,6 +325,8 @@ static PyMethodDef speedups_methods[] = {
     {"partition_by_deadline",
      (PyCFunction)(void (*)(void))rqf_py_partition_by_deadline,
      METH_FASTCALL, "Split (member, score) pairs into due and the rest."},
+    {"pack_command", (PyCFunction)rqf_py_pack_command, METH_O,
+     "Return a command's RESP bytes as hiredis packs them, or None."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -84,6 +84,7 @@ class Codec(Protocol):
     def partition_by_deadline(
         self, scored: list[Any] | tuple[Any, ...], deadline: float, /
     ) -> tuple[list[str], list[str]]: ...
+    def pack_command(self, args: tuple[Any, ...], /) -> bytes | None: ...
 
 
 ext: Codec

@@ -45,6 +45,7 @@ __all__ = [
     "get_interval",
     "member_job_ids",
     "next_run_times",
+    "pack_command",
     "partition_by_deadline",
     "retry_delay",
     "retry_interval",
@@ -896,3 +897,51 @@ def partition_by_deadline(
         value = float(score)
         (due if 0.0 <= value <= limit else rest).append(text)
     return due, rest
+
+
+# ---------------------------------------------------------------------------
+# Packing a command
+#
+# The RESP bytes hiredis.pack_command makes for a command: "*<count>\r\n",
+# then "$<length>\r\n<bytes>\r\n" for each argument, a str as its UTF-8 and
+# an int or a float as its repr(). Only the kinds the worker's script calls
+# use are packed here; for anything else the answer is None and the caller
+# asks hiredis, which packs it or raises its own error.
+
+_INT64 = range(-(2**63), 2**63)
+
+
+def _packed_argument(value: object) -> bytes | None:
+    kind = type(value)
+    if kind is bytes:
+        return value  # type: ignore[return-value]
+    if isinstance(value, str):
+        try:
+            return str.encode(value, "utf-8")
+        except UnicodeEncodeError:
+            return None
+    if kind is int:
+        return str(value).encode() if value in _INT64 else None
+    if kind is float:
+        return repr(value).encode()
+    return None
+
+
+def pack_command(args: tuple[Any, ...]) -> bytes | None:
+    """Return the RESP bytes of a command as hiredis packs them, or None.
+
+    None means an argument is of a kind left to hiredis: anything but
+    bytes, str, an int in the 64-bit range or a float (subclasses of bytes,
+    int and float included), or a str with lone surrogates.
+    """
+    if not isinstance(args, tuple):
+        raise TypeError(
+            f"pack_command() argument must be a tuple, not {type(args).__name__}"
+        )
+    pieces = [b"*%d\r\n" % len(args)]
+    for value in args:
+        packed = _packed_argument(value)
+        if packed is None:
+            return None
+        pieces.append(b"$%d\r\n%s\r\n" % (len(packed), packed))
+    return b"".join(pieces)

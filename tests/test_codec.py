@@ -1852,6 +1852,70 @@ def test_changed_fields_twin_matches_redis_py(
     assert list(py.changed_fields(mapping, raw)) == names
 
 
+# Packing a command (rqfast.scripts.pack_command)
+
+
+class Text(str):
+    """A str subclass, as JobStatus members are: packed as its text."""
+
+    def __str__(self) -> str:
+        return "not this"
+
+
+class Number(float):
+    """A float subclass: left to hiredis."""
+
+
+pack_arguments = st.one_of(
+    st.binary(max_size=40),
+    st.text(st.characters(blacklist_categories=()), max_size=20),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=5).map(Text),
+    st.floats().map(Number),
+    st.binary(max_size=5).map(memoryview),
+    st.sampled_from(list(JobStatus)),
+)
+
+
+def hiredis_outcome(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    import hiredis
+
+    return outcome(hiredis.pack_command, args)
+
+
+@both
+@MANY
+@given(st.lists(pack_arguments, max_size=120).map(tuple))
+def test_pack_command_agrees_with_the_twin_and_with_hiredis(
+    args: tuple[Any, ...],
+) -> None:
+    from rqfast.scripts import pack_command
+
+    packed = agree("pack_command", args)
+    hiredis_said = hiredis_outcome(args)
+    if packed != ("ok", None):
+        assert packed == hiredis_said
+    # Whichever packs it, what is sent is hiredis's own bytes, or its error.
+    assert outcome(pack_command, args) == hiredis_said
+
+
+def test_pack_command_packs_what_the_worker_sends(mod: ModuleType) -> None:
+    args = ("EVALSHA", "f" * 40, 2, "rq:job:é", b"\x00\r\n", 7, -1.5, JobStatus.QUEUED)
+    assert mod.pack_command(args) == hiredis_outcome(args)[1]
+    assert mod.pack_command(()) == b"*0\r\n"
+    assert mod.pack_command(tuple(range(500))) == hiredis_outcome(tuple(range(500)))[1]
+
+
+def test_pack_command_leaves_other_kinds_to_hiredis(mod: ModuleType) -> None:
+    for odd in (True, None, 2**64, "\udcff", Number(1.0), memoryview(b"x"), [1]):
+        assert mod.pack_command(("SET", odd)) is None, odd
+    with pytest.raises(TypeError, match="must be a tuple"):
+        mod.pack_command(["SET", "k"])
+
+
 # Leaks
 
 
@@ -1905,6 +1969,11 @@ def leak_cases(module: ModuleType) -> list[Callable[[], Any]]:
         lambda: module.changed_fields({f"f{i}": i for i in range(100)}, sent),
         lambda: module.changed_fields({"a": 1, 2: 3}, sent),
         lambda: module.changed_fields(mapping, []),
+        lambda: module.pack_command(("EVALSHA", "k", 1, b"v", 2.5, "\u00e9")),
+        lambda: module.pack_command(tuple(range(300))),
+        lambda: module.pack_command(("SET", "\udcff")),
+        lambda: module.pack_command(("SET", 2**70)),
+        lambda: module.pack_command(["SET"]),
     ]
 
 
