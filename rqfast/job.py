@@ -236,12 +236,32 @@ def _store_history(job: _RQJob, text: bytes) -> None:
 _json_string = json.encoder.encode_basestring_ascii
 
 
+#: The JSON of recent long texts (tracebacks, mostly): a failing job tends
+#: to fail the same way again, and looking a text up costs far less than
+#: escaping it character by character.
+_escaped_texts: dict[str, str] = {}
+_ESCAPED_KEPT = 64
+_ESCAPED_FROM = 128
+
+
+def _json_text(value: str) -> str:
+    """Return a str as json.dumps writes it, long ones from recent results."""
+    if len(value) < _ESCAPED_FROM:
+        text: str = _json_string(value)
+        return text
+    text = _escaped_texts.get(value, "")
+    if not text:
+        if len(_escaped_texts) >= _ESCAPED_KEPT:
+            _escaped_texts.clear()
+        text = _escaped_texts[value] = _json_string(value)
+    return text
+
+
 def _json_scalar(value: Any) -> str | None:
     """Return a value as json.dumps writes it, for the types an entry holds."""
     kind = type(value)
     if kind is str:
-        text: str = _json_string(value)
-        return text
+        return _json_text(value)
     if value is None:
         return "null"
     if kind is int or (kind is float and math.isfinite(value)):

@@ -156,3 +156,18 @@ scalars = st.one_of(
 @given(st.dictionaries(st.sampled_from(["n", "type", "message", "at"]), scalars))
 def test_an_entry_is_written_as_json_dumps_writes_it(entry: dict[str, object]) -> None:
     assert _entry_json(entry) == json.dumps(entry, separators=(",", ":")).encode()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.text(st.characters(blacklist_categories=()), min_size=120, max_size=400),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_long_texts_are_written_as_json_dumps_writes_them(texts: list[str]) -> None:
+    """Long texts come from a bounded store of recent ones: repeats and overflow."""
+    for text in [*texts, *reversed(texts)]:
+        entry = {"n": 1, "traceback": text}
+        assert _entry_json(entry) == json.dumps(entry, separators=(",", ":")).encode()

@@ -1855,7 +1855,7 @@ def test_changed_fields_twin_matches_redis_py(
 # Packing a command (rqfast.scripts.pack_command)
 
 
-class Text(str):
+class Label(str):
     """A str subclass, as JobStatus members are: packed as its text."""
 
     def __str__(self) -> str:
@@ -1873,7 +1873,7 @@ pack_arguments = st.one_of(
     st.floats(),
     st.booleans(),
     st.none(),
-    st.text(max_size=5).map(Text),
+    st.text(max_size=5).map(Label),
     st.floats().map(Number),
     st.binary(max_size=5).map(memoryview),
     st.sampled_from(list(JobStatus)),
