@@ -168,6 +168,8 @@ def last_attempt_number(job: _RQJob) -> int | None:
     without parsing the entry.
     """
     text = _history_text(job)
+    if not text:
+        return None
     if text.startswith(_OWN_LAYOUT):
         start = text.rfind(_ENTRY) + len(_ENTRY)
         end = start

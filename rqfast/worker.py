@@ -52,6 +52,7 @@ import zlib
 from base64 import b64encode
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import redis.exceptions
@@ -114,6 +115,7 @@ _stock_handle_exception = BaseWorker.handle_exception
 _stock_job_init = rq.job.Job.__init__
 _UNSERIALIZABLE_RETURN_VALUE = rq.job.UNSERIALIZABLE_RETURN_VALUE_PAYLOAD  # type: ignore[attr-defined]
 _job_stack = rq.job._job_stack
+_chain = chain.from_iterable
 
 
 # Execution ids, in the layout of stock RQ's uuid4().hex. They need to be
@@ -129,6 +131,28 @@ _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 def _execution_id() -> str:
     """Return a new execution id: 32 hex digits of a version 4 UUID."""
     return "%032x" % (_execution_ids.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
+
+
+_stock_procline = BaseWorker.procline
+_rq_worker_globals = vars(rq.worker.base)
+# RQ's setprocname when setproctitle is not installed: it does nothing.
+_silent_setprocname = (
+    _rq_worker_globals["setprocname"]
+    if _rq_worker_globals["setprocname"].__module__ == rq.worker.base.__name__
+    else None
+)
+
+
+def _shows_titles(worker: BaseWorker) -> bool:
+    """Return whether the worker's procline does anything, so its title is worth making.
+
+    Without setproctitle, stock RQ's procline does nothing with the title it
+    is given; a worker class with a procline of its own always gets it.
+    """
+    return (
+        _rq_worker_globals["setprocname"] is not _silent_setprocname
+        or type(worker).procline is not _stock_procline
+    )
 
 
 def _pop_current_job() -> None:
@@ -158,11 +182,7 @@ class _Finish:
 
 def _flat(mapping: dict[str, Any]) -> list[Any]:
     """Return a mapping as the flat field/value list HSET takes."""
-    items: list[Any] = []
-    for key, value in mapping.items():
-        items.append(key)
-        items.append(value)
-    return items
+    return list(_chain(mapping.items()))
 
 
 def _text(value: bytes | str) -> str:
@@ -297,6 +317,24 @@ class _Lifecycle(BaseWorker):
 
     # The loop: one script call per job ---------------------------------
 
+    @property
+    def should_run_maintenance_tasks(self) -> bool:
+        """Return whether maintenance is due, as stock RQ decides it, for less.
+
+        Stock RQ compares the time since the last cleaning with the interval
+        twice per job; the moment it falls due is worked out once per
+        cleaning here, so that each check is one comparison.
+        """
+        last = self.last_cleaned_at
+        if last is None:
+            return True
+        interval = self.maintenance_interval
+        due = self.__dict__.get("_rqfast_maintenance_due")
+        if due is None or due[0] is not last or due[1] != interval:
+            due = (last, interval, last + timedelta(seconds=interval))
+            self.__dict__["_rqfast_maintenance_due"] = due
+        return bool(now() > due[2])
+
     def check_for_suspension(self, burst: bool) -> None:
         """Leave the suspension check to the start phase, which does it for free."""
         if self._suspension_checked:
@@ -314,9 +352,10 @@ class _Lifecycle(BaseWorker):
         self, timeout: int | None, max_idle_time: int | None = None
     ) -> tuple[RQJob, RQQueue] | None:
         """Finish the last job and start the next one in one call when possible."""
-        names = ",".join(self.queue_names())
-        self.procline("Listening on " + names)  # type: ignore[no-untyped-call]
-        idle_since = now()
+        if _shows_titles(self):
+            names = ",".join(self.queue_names())
+            self.procline("Listening on " + names)  # type: ignore[no-untyped-call]
+        idle_since = None
         idle_left = max_idle_time
         wait = 1.0
         claim: tuple[int, str] | None = None
@@ -343,6 +382,8 @@ class _Lifecycle(BaseWorker):
                 if timeout is None:
                     return None
                 block = timeout if idle_left is None else min(timeout, idle_left)
+                if idle_since is None:
+                    idle_since = now()
                 claim = self._wait_for_job(block)
                 if claim is None and max_idle_time is not None:
                     idle_for = (now() - idle_since).total_seconds()
@@ -622,9 +663,11 @@ class _Lifecycle(BaseWorker):
         try:
             # Reading the function's name deserializes the payload, which fails
             # for a job whose data cannot be read: that fails the job.
-            self.procline(  # type: ignore[no-untyped-call]
-                f"Processing {job.func_name} from {job.origin} since {time.time()}"
-            )
+            name = job.func_name
+            if _shows_titles(self):
+                self.procline(  # type: ignore[no-untyped-call]
+                    f"Processing {name} from {job.origin} since {time.time()}"
+                )
             job.started_at = now()
             timeout = job.timeout or self.queue_class.DEFAULT_TIMEOUT
             with self.death_penalty_class(timeout, JobTimeoutException, job_id=job.id):

@@ -12,11 +12,13 @@ import os
 import sys
 import types
 import uuid
+from datetime import timedelta
 
 import pytest
 import redis
 import rq
-from rq.utils import import_attribute
+from rq.utils import import_attribute, now
+from rq.worker.base import BaseWorker
 
 import rqfast
 from rqfast.worker import _execution_id, _pop_current_job
@@ -157,3 +159,67 @@ def test_a_module_imported_again_is_looked_up_again() -> None:
             job.func  # noqa: B018 - resolving it is what is tested
     finally:
         del sys.modules[name]
+
+
+def test_maintenance_falls_due_when_stock_rq_says_it_does(
+    connection: redis.Redis,
+) -> None:
+    worker = rqfast.SimpleWorker(["default"], connection=connection)
+    stock = BaseWorker.should_run_maintenance_tasks.fget  # type: ignore[attr-defined]
+    cases = [
+        None,
+        now(),
+        now() - timedelta(seconds=599),
+        now() - timedelta(seconds=601),
+    ]
+
+    for interval in (600, 1, 10_000):
+        worker.maintenance_interval = interval
+        for last in cases:
+            worker.last_cleaned_at = last
+            assert worker.should_run_maintenance_tasks == stock(worker), (
+                interval,
+                last,
+            )
+    worker.maintenance_interval = 600
+    worker.last_cleaned_at = now() - timedelta(seconds=601)
+    assert worker.should_run_maintenance_tasks
+    worker.last_cleaned_at = now()
+    assert not worker.should_run_maintenance_tasks
+
+
+def test_process_titles_are_set_when_they_can_be_shown(
+    connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    titles: list[str] = []
+    monkeypatch.setitem(vars(rq.worker.base), "setprocname", titles.append)
+    queue = rqfast.Queue("default", connection=connection)
+    queue.enqueue(current_job_id)
+
+    worker = rqfast.SimpleWorker([queue], connection=connection)
+    worker.work(burst=True)
+
+    prefix = f"rq:worker:{worker.name}: "
+    function = f"{current_job_id.__module__}.current_job_id"
+    assert f"{prefix}Listening on default" in titles
+    assert any(
+        title.startswith(f"{prefix}Processing {function} from default since ")
+        for title in titles
+    )
+
+
+def test_a_worker_class_with_its_own_procline_is_given_every_title(
+    connection: redis.Redis,
+) -> None:
+    class Titled(rqfast.SimpleWorker):
+        titles: list[str] = []
+
+        def procline(self, message: str) -> None:
+            self.titles.append(message)
+
+    queue = rqfast.Queue("default", connection=connection)
+    queue.enqueue(current_job_id)
+    Titled([queue], connection=connection).work(burst=True)
+
+    assert "Listening on default" in Titled.titles
+    assert any(title.startswith("Processing ") for title in Titled.titles)
