@@ -27,6 +27,7 @@
 #include "timestamp.h"
 
 #include <datetime.h>
+#include <string.h>
 
 /* The longest string that can be a valid timestamp: 4 + 5 * 3 fields of two
    characters with their separators, a six-digit fraction and its dot, Z. */
@@ -365,6 +366,140 @@ PyObject *
 rqf_py_utcformat(PyObject *module, PyObject *arg)
 {
     return rqf_utcformat(rqf_get_state(module), arg);
+}
+
+/* Seconds as repr() writes a float, for durations and Unix timestamps.
+ *
+ * datetime.timestamp() and timedelta.total_seconds() divide a whole number
+ * of microseconds U by 10**6, correctly rounded. While |U| / 10**6 < 2**33,
+ * doubles there are less than a microsecond apart, so the decimal U / 10**6
+ * itself is the shortest string that reads back as that double: repr()
+ * writes its digits, trailing zeros dropped (".0" kept), in scientific
+ * notation below 1e-4 as repr does. Outside that range the float is made
+ * and repr() called. */
+
+/* 2**33 seconds in microseconds. */
+#define EXACT_SECONDS_LIMIT (8589934592LL * 1000000LL)
+/* The longest text written here: a sign, ten digits, a dot and six. */
+#define SECONDS_TEXT_ROOM 24
+
+static PyObject *
+seconds_from_microseconds(long long us)
+{
+    char buf[SECONDS_TEXT_ROOM], whole_digits[24], *p = buf;
+    unsigned long long magnitude =
+        us < 0 ? 0ULL - (unsigned long long)us : (unsigned long long)us;
+    unsigned long long whole = magnitude / 1000000ULL;
+    int fraction = (int)(magnitude % 1000000ULL), n = 0;
+
+    if (magnitude == 0) {
+        return PyUnicode_FromString("0.0");
+    }
+    if (us < 0) {
+        *p++ = '-';
+    }
+    if (magnitude < 100) {
+        /* Below 1e-4, repr() writes d[.d]e-0N: 1 to 99 microseconds. */
+        int first = (int)(magnitude >= 10 ? magnitude / 10 : magnitude);
+        int second = (int)(magnitude >= 10 ? magnitude % 10 : 0);
+
+        *p++ = (char)('0' + first);
+        if (second != 0) {
+            *p++ = '.';
+            *p++ = (char)('0' + second);
+        }
+        memcpy(p, magnitude >= 10 ? "e-05" : "e-06", 4);
+        p += 4;
+        return PyUnicode_FromStringAndSize(buf, p - buf);
+    }
+    do {
+        whole_digits[n++] = (char)('0' + whole % 10);
+        whole /= 10;
+    } while (whole != 0);
+    while (n > 0) {
+        *p++ = whole_digits[--n];
+    }
+    *p++ = '.';
+    if (fraction == 0) {
+        *p++ = '0';
+    }
+    else {
+        char *start = p;
+
+        p = put_digits(p, fraction, 6);
+        while (p > start && p[-1] == '0') {
+            p--;
+        }
+    }
+    return PyUnicode_FromStringAndSize(buf, p - buf);
+}
+
+/* repr(number), for the float a method of obj returns; NULL on error. */
+static PyObject *
+repr_of_method(PyObject *obj, const char *method)
+{
+    PyObject *number = PyObject_CallMethod(obj, method, NULL), *text;
+
+    if (number == NULL) {
+        return NULL;
+    }
+    text = PyObject_Repr(number);
+    Py_DECREF(number);
+    return text;
+}
+
+/* Days from 1970-01-01 to a proleptic Gregorian date. */
+static long long
+days_from_civil(int year, int month, int day)
+{
+    long long y = year - (month <= 2);
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+    return era * 146097 + doe - 719468;
+}
+
+PyObject *
+rqf_py_timestamp_text(PyObject *module, PyObject *dt)
+{
+    rqf_state *st = rqf_get_state(module);
+
+    if (Py_IS_TYPE(dt, capi(st)->DateTimeType) &&
+        ((PyDateTime_DateTime *)dt)->hastzinfo &&
+        PyDateTime_DATE_GET_TZINFO(dt) == st->utc) {
+        long long seconds =
+            days_from_civil(PyDateTime_GET_YEAR(dt), PyDateTime_GET_MONTH(dt),
+                            PyDateTime_GET_DAY(dt)) * 86400LL +
+            PyDateTime_DATE_GET_HOUR(dt) * 3600LL +
+            PyDateTime_DATE_GET_MINUTE(dt) * 60LL +
+            PyDateTime_DATE_GET_SECOND(dt);
+        long long us = seconds * 1000000LL + PyDateTime_DATE_GET_MICROSECOND(dt);
+
+        if (us > -EXACT_SECONDS_LIMIT && us < EXACT_SECONDS_LIMIT) {
+            return seconds_from_microseconds(us);
+        }
+    }
+    return repr_of_method(dt, "timestamp");
+}
+
+PyObject *
+rqf_py_seconds_text(PyObject *module, PyObject *td)
+{
+    rqf_state *st = rqf_get_state(module);
+
+    if (Py_IS_TYPE(td, capi(st)->DeltaType)) {
+        long long us =
+            (PyDateTime_DELTA_GET_DAYS(td) * 86400LL +
+             PyDateTime_DELTA_GET_SECONDS(td)) * 1000000LL +
+            PyDateTime_DELTA_GET_MICROSECONDS(td);
+
+        if (us > -EXACT_SECONDS_LIMIT && us < EXACT_SECONDS_LIMIT) {
+            return seconds_from_microseconds(us);
+        }
+    }
+    return repr_of_method(td, "total_seconds");
 }
 
 PyObject *

@@ -26,6 +26,11 @@ PyObject *rqf_utcformat(rqf_state *st, PyObject *dt);
 /* Return datetime.now(timezone.utc) as a new reference, or NULL. */
 PyObject *rqf_utcnow(rqf_state *st);
 
+/* The module-level timestamp_text(dt), repr(dt.timestamp()), and
+   seconds_text(td), repr(td.total_seconds()). */
+PyObject *rqf_py_timestamp_text(PyObject *module, PyObject *dt);
+PyObject *rqf_py_seconds_text(PyObject *module, PyObject *td);
+
 /* The module-level utcparse() and utcformat(). */
 PyObject *rqf_py_utcparse(PyObject *module, PyObject *arg);
 PyObject *rqf_py_utcformat(PyObject *module, PyObject *arg);

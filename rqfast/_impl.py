@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from . import _reference
@@ -85,6 +85,8 @@ class Codec(Protocol):
         self, scored: list[Any] | tuple[Any, ...], deadline: float, /
     ) -> tuple[list[str], list[str]]: ...
     def pack_command(self, args: tuple[Any, ...], /) -> bytes | None: ...
+    def timestamp_text(self, dt: datetime, /) -> str: ...
+    def seconds_text(self, td: timedelta, /) -> str: ...
 
 
 ext: Codec

@@ -26,7 +26,7 @@ import math
 import re
 import zlib
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from rq.exceptions import NoSuchJobError
@@ -49,7 +49,9 @@ __all__ = [
     "partition_by_deadline",
     "retry_delay",
     "retry_interval",
+    "seconds_text",
     "split_members",
+    "timestamp_text",
     "uniform",
     "utcformat",
     "utcparse",
@@ -945,3 +947,21 @@ def pack_command(args: tuple[Any, ...]) -> bytes | None:
             return None
         pieces.append(b"$%d\r\n%s\r\n" % (len(packed), packed))
     return b"".join(pieces)
+
+
+# ---------------------------------------------------------------------------
+# Seconds as text
+#
+# The text Redis receives for the floats RQ writes: execution and result
+# timestamps (datetime.timestamp()) and working time
+# (timedelta.total_seconds()), as redis-py packs them, repr().
+
+
+def timestamp_text(dt: datetime) -> str:
+    """Return ``repr(dt.timestamp())``."""
+    return repr(dt.timestamp())
+
+
+def seconds_text(td: timedelta) -> str:
+    """Return ``repr(td.total_seconds())``."""
+    return repr(td.total_seconds())

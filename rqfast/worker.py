@@ -413,7 +413,7 @@ class _Lifecycle(BaseWorker):
             self.name,
             execution_id,
             _impl.ext.utcformat(started),
-            started.timestamp(),
+            _impl.ext.timestamp_text(started),
             int(started.timestamp()),
             self._runs_in_process,
             self.job_monitoring_interval,
@@ -773,7 +773,7 @@ class _Lifecycle(BaseWorker):
         """
         working = ""
         if job.started_at and job.ended_at:
-            working = repr((job.ended_at - job.started_at).total_seconds())
+            working = _impl.ext.seconds_text(job.ended_at - job.started_at)
         result_items = _flat(result) if result else []
         raw = job.__dict__.get("_rqfast_raw")
         mapping_items = _flat(
@@ -851,9 +851,10 @@ class _Lifecycle(BaseWorker):
                 payload = job.serializer.dumps(_UNSERIALIZABLE_RETURN_VALUE)
             entry["return_value"] = b64encode(payload).decode()
         entry["execution_id"] = execution.id
-        entry["execution_started_at"] = execution.created_at.timestamp()
+        # The floats stock RQ writes, as the text redis-py sends for them.
+        entry["execution_started_at"] = _impl.ext.timestamp_text(execution.created_at)
         if job.ended_at:
-            entry["execution_ended_at"] = job.ended_at.timestamp()
+            entry["execution_ended_at"] = _impl.ext.timestamp_text(job.ended_at)
         return entry
 
     def _succeeded(self, job: RQJob, queue: RQQueue, return_value: Any) -> None:

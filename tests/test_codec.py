@@ -1852,6 +1852,64 @@ def test_changed_fields_twin_matches_redis_py(
     assert list(py.changed_fields(mapping, raw)) == names
 
 
+# Seconds as text (timestamp_text, seconds_text)
+
+LIMIT_US = 2**33 * 10**6  # past this the C asks Python for the float
+
+
+def edge_microseconds() -> list[int]:
+    near = [LIMIT_US - 1, LIMIT_US, LIMIT_US + 1, 10**6, 10**6 - 1, 100, 99, 10]
+    return [*near, *(-value for value in near), *range(0, 130), 0]
+
+
+@both
+@MANY
+@given(
+    st.one_of(
+        st.integers(min_value=-LIMIT_US * 2, max_value=LIMIT_US * 2),
+        st.integers(min_value=-1000, max_value=1000),
+        st.sampled_from(edge_microseconds()),
+        st.integers(min_value=-(10**17), max_value=10**17),
+    )
+)
+def test_seconds_text_is_repr_of_total_seconds(microseconds: int) -> None:
+    delta = timedelta(microseconds=microseconds)
+    assert agree("seconds_text", delta) == ("ok", repr(delta.total_seconds()))
+
+
+@both
+@MANY
+@given(
+    st.datetimes(
+        timezones=st.sampled_from(
+            [timezone.utc, timezone(timedelta(hours=2)), timezone(timedelta(0))]
+        )
+    )
+    | st.datetimes()
+)
+def test_timestamp_text_is_repr_of_timestamp(moment: datetime) -> None:
+    try:
+        expected = ("ok", repr(moment.timestamp()))
+    except (OverflowError, ValueError, OSError) as error:
+        expected = ("error", type(error), str(error))
+    assert agree("timestamp_text", moment) == expected
+
+
+def test_seconds_text_edges(mod: ModuleType) -> None:
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    for microseconds in edge_microseconds():
+        delta = timedelta(microseconds=microseconds)
+        assert mod.seconds_text(delta) == repr(delta.total_seconds())
+        moment = epoch + delta
+        assert mod.timestamp_text(moment) == repr(moment.timestamp())
+    assert mod.seconds_text(timedelta(microseconds=84)) == "8.4e-05"
+    assert mod.timestamp_text(datetime(2026, 12, 4, tzinfo=timezone.utc)) == (
+        "1796342400.0"
+    )
+    with pytest.raises(AttributeError):
+        mod.seconds_text(1.5)
+
+
 # Packing a command (rqfast.scripts.pack_command)
 
 
@@ -1974,6 +2032,13 @@ def leak_cases(module: ModuleType) -> list[Callable[[], Any]]:
         lambda: module.pack_command(("SET", "\udcff")),
         lambda: module.pack_command(("SET", 2**70)),
         lambda: module.pack_command(["SET"]),
+        lambda: module.timestamp_text(datetime.now(timezone.utc)),
+        lambda: module.timestamp_text(datetime(9999, 1, 1, tzinfo=timezone.utc)),
+        lambda: module.timestamp_text(moment),
+        lambda: module.timestamp_text(7),
+        lambda: module.seconds_text(timedelta(microseconds=84)),
+        lambda: module.seconds_text(timedelta(days=-999_999)),
+        lambda: module.seconds_text("x"),
     ]
 
 

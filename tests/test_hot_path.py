@@ -223,3 +223,36 @@ def test_a_worker_class_with_its_own_procline_is_given_every_title(
 
     assert "Listening on default" in Titled.titles
     assert any(title.startswith("Processing ") for title in Titled.titles)
+
+
+def test_seconds_reach_redis_as_the_floats_stock_rq_writes(
+    connection: redis.Redis,
+) -> None:
+    """Result and execution times: repr() of a float, as redis-py sends it."""
+    queue = rqfast.Queue("default", connection=connection)
+    job = queue.enqueue(current_job_id)
+    worker = rqfast.SimpleWorker([queue], connection=connection)
+    started: list[bytes] = []
+    real_perform = worker.perform_job
+
+    def perform(job: rq.job.Job, queue: rq.Queue) -> bool:
+        assert worker.execution is not None
+        started.append(connection.hget(worker.execution.key, "created_at"))
+        return real_perform(job, queue)
+
+    worker.perform_job = perform  # type: ignore[method-assign]
+    worker.work(burst=True)
+
+    [(_, entry)] = connection.xrange(f"rq:results:{job.id}")
+    texts = [
+        started[0],
+        entry[b"execution_started_at"],
+        entry[b"execution_ended_at"],
+    ]
+    for text in texts:
+        assert text is not None
+        assert repr(float(text)).encode() == text, text
+    assert float(texts[0]) == float(texts[1]) <= float(texts[2])
+    # Redis formats the sum itself; what was added is the job's working time.
+    working = float(connection.hget(worker.key, "total_working_time") or 0)
+    assert 0 < working <= float(texts[2]) - float(texts[1]) + 1e-6
