@@ -24,6 +24,8 @@ def stock_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
+_sys_attributes = vars(sys)
+
 #: BaseExceptionGroup where Python has it (3.11 and later).
 _EXCEPTION_GROUP: Any = getattr(builtins, "BaseExceptionGroup", ())
 #: Consecutive identical frames shown before the rest are counted, as CPython's
@@ -69,7 +71,9 @@ def attempt_traceback(exc: BaseException) -> str:
     costs several times the rest. Exception groups, and a ``sys.tracebacklimit``
     in force, take the traceback module's own path, markers dropped the same way.
     """
-    if getattr(sys, "tracebacklimit", None) is not None:
+    # sys.tracebacklimit is unset unless someone sets it: reading the module's
+    # dict spares the AttributeError getattr() would format and drop.
+    if _sys_attributes.get("tracebacklimit") is not None:
         return _traceback_without_markers(exc)
     chain: list[tuple[BaseException, str]] = []
     seen: set[int] = set()

@@ -155,6 +155,32 @@ def _shows_titles(worker: BaseWorker) -> bool:
     )
 
 
+# RQ's current-job stack is a LocalStack over a werkzeug-style Local, whose
+# __getattr__ runs (behind an AttributeError formatted and dropped) for every
+# read of its stack. The worker pushes and pops through the Local's storage
+# instead, {thread ident: {"stack": [...]}}, when it has one.
+_job_local = _job_stack._local
+_job_storage: dict[Any, dict[str, Any]] | None = getattr(
+    _job_local, "__storage__", None
+)
+_job_ident = getattr(_job_local, "__ident_func__", None)
+if not isinstance(_job_storage, dict) or not callable(_job_ident):
+    _job_storage = None
+
+
+def _push_current_job(job: RQJob) -> None:
+    """Make ``job`` the one get_current_job() answers in this thread."""
+    if _job_storage is None:
+        _job_stack.push(job)  # type: ignore[no-untyped-call]
+        return
+    assert _job_ident is not None
+    local = _job_storage.setdefault(_job_ident(), {})
+    stack = local.get("stack")
+    if stack is None:
+        stack = local["stack"] = []
+    stack.append(job)
+
+
 def _pop_current_job() -> None:
     """Pop the job get_current_job() answers, keeping the thread's emptied stack.
 
@@ -162,7 +188,11 @@ def _pop_current_job() -> None:
     job, so that the next push finds no stack and makes one through two
     caught exceptions. An empty stack left in place answers None all the same.
     """
-    stack = getattr(_job_stack._local, "stack", None)
+    if _job_storage is None:
+        stack = getattr(_job_stack._local, "stack", None)
+    else:
+        assert _job_ident is not None
+        stack = _job_storage.get(_job_ident(), {}).get("stack")
     if stack:
         stack.pop()
 
@@ -671,7 +701,7 @@ class _Lifecycle(BaseWorker):
             job.started_at = now()
             timeout = job.timeout or self.queue_class.DEFAULT_TIMEOUT
             with self.death_penalty_class(timeout, JobTimeoutException, job_id=job.id):
-                _job_stack.push(job)  # type: ignore[no-untyped-call]
+                _push_current_job(job)
                 try:
                     job._result = job._execute()
                 finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import types
 import uuid
 from datetime import timedelta
@@ -21,7 +22,7 @@ from rq.utils import import_attribute, now
 from rq.worker.base import BaseWorker
 
 import rqfast
-from rqfast.worker import _execution_id, _pop_current_job
+from rqfast.worker import _execution_id, _pop_current_job, _push_current_job
 
 NO_SERVER = redis.Redis()  # never connects: nothing here does I/O
 
@@ -82,6 +83,27 @@ def test_the_job_stack_answers_each_job_then_none(connection: redis.Redis) -> No
     assert rq.get_current_job() is None
 
 
+def test_each_thread_has_its_own_current_job() -> None:
+    seen: dict[str, str | None] = {}
+    ready = threading.Barrier(2)
+
+    def run(name: str) -> None:
+        _push_current_job(rqfast.Job(name, connection=NO_SERVER))
+        ready.wait()  # both pushed before either looks
+        seen[name] = current_job_id()
+        _pop_current_job()
+        seen[name + " after"] = current_job_id()
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert seen == {"a": "a", "b": "b", "a after": None, "b after": None}
+    assert rq.get_current_job() is None
+
+
 def test_a_coroutine_function_is_awaited(connection: redis.Redis) -> None:
     queue = rqfast.Queue("default", connection=connection)
     job = queue.enqueue(doubled, 21)
@@ -94,9 +116,9 @@ def test_a_coroutine_function_is_awaited(connection: redis.Redis) -> None:
 def test_popping_the_job_stack_keeps_outer_jobs() -> None:
     outer = rqfast.Job("outer", connection=NO_SERVER)
     inner = rqfast.Job("inner", connection=NO_SERVER)
-    stack = rq.job._job_stack
-    stack.push(outer)
-    stack.push(inner)
+    rq.job._job_stack.push(outer)  # RQ's own push and the worker's share a stack
+    _push_current_job(inner)
+    assert rq.get_current_job() is inner
 
     _pop_current_job()
     assert rq.get_current_job() is outer
