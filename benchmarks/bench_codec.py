@@ -4,20 +4,25 @@
 
 Each operation runs on the same realistic job (every field RQ writes is set):
 stock RQ's method, then rqfast's on the C extension and on its pure-Python
-twin. Times are the best of five repeats, in microseconds per call; the ratio
-is stock's time over rqfast's. No Redis server is needed: the job hash is
-encoded exactly as redis-py would send it.
+twin. Two rows measure what the worker sends: a timestamp as the text
+redis-py writes for its float, and a lifecycle script call of some seventy
+arguments packed as hiredis packs it (stock: hiredis itself). Times are the
+best of five repeats, in microseconds per call; the ratio is stock's time over
+rqfast's. No Redis server is needed: the job hash is encoded exactly as
+redis-py would send it.
 """
 
 from __future__ import annotations
 
 import argparse
 import timeit
+import uuid
 import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import hiredis
 import redis
 import rq.job
 import rq.utils
@@ -26,6 +31,7 @@ from rq.job import Callback, JobStatus
 
 import rqfast
 from rqfast import _impl
+from rqfast.scripts import pack_command
 
 
 def realistic_job(connection: redis.Redis) -> rq.job.Job:
@@ -72,6 +78,40 @@ def redis_hash(mapping: dict[str, Any]) -> dict[bytes, bytes]:
     return {encoder.encode(k): encoder.encode(v) for k, v in mapping.items()}
 
 
+def script_call(job: rq.job.Job) -> tuple[Any, ...]:
+    """Return a lifecycle script call as a worker sends it: a finish, then a start."""
+    execution = uuid.uuid4().hex
+    now = "2026-12-03T19:48:09.123456Z"
+    keys = [
+        "rq:worker:w1",
+        job.key,
+        job.dependents_key,
+        f"rq:execution:{job.id}:{execution}",
+        f"rq:executions:{job.id}",
+        "rq:wip:invoices",
+        f"rq:results:{job.id}",
+        "rq:finished:invoices",
+        "rq:queues",
+        job.dependencies_key,
+        "rq:worker:w1",
+        "rq:suspended",
+        "rq:queue:invoices",
+        "rq:wip:invoices",
+        "rq:queue:invoices:intermediate",
+    ]
+    finish = ["10", job.id, "successful_job_count", "0.012345", execution, now, 480]
+    finish += ["3600", "3600", "zadd", 1796345260, "", 8, 12]
+    finish += ["status", JobStatus.FINISHED, "ended_at", now, "last_heartbeat", now]
+    finish += ["started_at", now, "type", 1, "worker_name", "w1", "return_value"]
+    finish += ["gASVBgAAAAAAAACMAm9rlC4=", "execution_id", execution]
+    finish += ["execution_started_at", 1796345260.972173, "execution_ended_at"]
+    finish += [1796345260.984518]
+    start = ["w1", uuid.uuid4().hex, now, 1796345260.99, 1796345260, "1", 30]
+    start += [420, 480, "rq:job:", "", ""]
+    header = [2, "finish", 10, len(finish), "start", 5, len(start)]
+    return ("EVALSHA", "a" * 40, len(keys), *keys, *header, *finish, *start)
+
+
 def best(fn: Callable[[], object], number: int) -> float:
     """Return the best time per call, in microseconds, of five repeats."""
     return min(timeit.repeat(fn, number=number, repeat=5)) / number * 1e6
@@ -87,6 +127,8 @@ def main() -> None:
     raw = redis_hash(rq.job.Job.to_dict(job))
     stamp = rq.utils.utcformat(job.started_at)
     moment = job.started_at
+    command = script_call(job)
+    assert pack_command(command) == hiredis.pack_command(command)
     target = rq.job.Job(job.id, connection=connection)
     fast_target = rqfast.Job(job.id, connection=connection)
     restored = rqfast.Job(job.id, connection=connection)
@@ -133,6 +175,16 @@ def main() -> None:
             "utcformat",
             lambda: rq.utils.utcformat(moment),
             lambda: _impl.ext.utcformat(moment),
+        ),
+        (
+            "timestamp as sent",
+            lambda: repr(moment.timestamp()),
+            lambda: _impl.ext.timestamp_text(moment),
+        ),
+        (
+            "pack a script call",
+            lambda: hiredis.pack_command(command),
+            lambda: pack_command(command),
         ),
     ]
 

@@ -107,7 +107,8 @@ _OWN_LAYOUT = b"[" + _ENTRY
 #: A history's text is stored as it is up to this many bytes, and
 #: zlib-compressed when longer: deflating a few hundred bytes costs a worker
 #: more than the memory it saves. Readers tell the two forms apart by the
-#: first byte, "[" for the text and 0x78 for a zlib stream.
+#: first byte: the text's is "[", and a zlib stream's never is (its low four
+#: bits are always 8).
 HISTORY_PLAIN_BYTES = 4096
 
 

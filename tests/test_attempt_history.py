@@ -113,9 +113,10 @@ def test_a_compressed_history_in_the_own_layout_is_extended() -> None:
     """A short history compressed (as earlier rqfast releases stored every one)."""
     job = rqfast.Job("history", connection=NO_SERVER)
     record_attempt(job, 1, ValueError("first"), "tb", "w", 1.0)
-    job.__dict__["_rqfast_attempts_raw"] = zlib.compress(
-        job.__dict__["_rqfast_attempts_raw"]
-    )
+    # Deflated with a 4 KB window, as earlier releases wrote every history.
+    deflate = zlib.compressobj(6, zlib.DEFLATED, 12, 4)
+    text = job.__dict__["_rqfast_attempts_raw"]
+    job.__dict__["_rqfast_attempts_raw"] = deflate.compress(text) + deflate.flush()
     assert last_attempt_number(job) == 1
     record_attempt(job, 2, ValueError("second"), "tb", "w", None)
 
