@@ -373,8 +373,10 @@ class _Lifecycle(BaseWorker):
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         """Send a heartbeat, unless the pending finish phase is about to send it."""
-        if pipeline is None and self._pending is not None:
-            self.last_heartbeat = now()
+        pending = self._pending
+        if pipeline is None and pending is not None:
+            # The finish phase's own heartbeat: the moment its job ended.
+            self.last_heartbeat = pending.job.ended_at or now()
             return
         rq.worker.base.BaseWorker.heartbeat(self, timeout, pipeline)
 
@@ -817,7 +819,8 @@ class _Lifecycle(BaseWorker):
             counter,
             working,
             self.execution.id,
-            _impl.ext.utcformat(now()),
+            # The worker's heartbeat while idle: the moment the job ended.
+            _impl.ext.utcformat(job.ended_at or now()),
             self.worker_ttl + 60,
             job_expiry,
             result_expiry,

@@ -278,3 +278,21 @@ def test_seconds_reach_redis_as_the_floats_stock_rq_writes(
     # Redis formats the sum itself; what was added is the job's working time.
     working = float(connection.hget(worker.key, "total_working_time") or 0)
     assert 0 < working <= float(texts[2]) - float(texts[1]) + 1e-6
+
+
+def test_an_idle_workers_heartbeat_is_when_its_last_job_ended(
+    connection: redis.Redis,
+) -> None:
+    queue = rqfast.Queue("default", connection=connection)
+    job = queue.enqueue(current_job_id)
+    worker = rqfast.SimpleWorker([queue], connection=connection)
+
+    # One job, then the worker stops: its finish phase goes out alone.
+    worker.work(burst=True, max_jobs=1)
+
+    job.refresh()
+    assert job.ended_at is not None
+    stored = connection.hget(worker.key, "last_heartbeat")
+    assert stored == rq.utils.utcformat(job.ended_at).encode()
+    assert worker.last_heartbeat is not None
+    assert worker.last_heartbeat >= job.ended_at

@@ -12,8 +12,9 @@
 -- (so KEYS[10] may exist and is given the job's expiry),
 -- ARGV[2] the job id, ARGV[3] the worker counter to increment,
 -- ARGV[4] seconds to add to the worker's total working time ("" for none),
--- ARGV[5] the execution id, ARGV[6] now as RQ formats it, ARGV[7] the
--- worker's TTL while idle, ARGV[8] the job's key expiry ("" to leave it),
+-- ARGV[5] the execution id, ARGV[6] the worker's heartbeat (when the job
+-- ended) as RQ formats it, ARGV[7] the worker's TTL while idle,
+-- ARGV[8] the job's key expiry ("" to leave it),
 -- ARGV[9] the results stream expiry ("", "persist" or seconds),
 -- ARGV[10] how to reach the destination ("zadd", "rpush", "lpush" or ""),
 -- ARGV[11] the registry score, ARGV[12] a member to add to KEYS[9] ("" for
