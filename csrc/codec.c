@@ -1822,9 +1822,6 @@ done:
 
 /* Diffing a mapping against the hash read */
 
-/* Room for a long long in decimal, sign included. */
-#define INT_TEXT_SIZE 24
-
 /* text.encode() as redis-py sends a str: a str itself is UTF-8 encoded
    here, a subclass through its own encode(). A new reference, or NULL with
    the exception encode() raised. */
@@ -1860,25 +1857,6 @@ sent_value(const rqf_state *st, PyObject *value)
     return sent;
 }
 
-/* Write number in decimal at the end of the INT_TEXT_SIZE bytes at buf;
-   return where it starts. */
-static char *
-format_int(char *buf, long long number)
-{
-    char *p = buf + INT_TEXT_SIZE;
-    unsigned long long rest = number < 0 ? 0ULL - (unsigned long long)number
-                                         : (unsigned long long)number;
-
-    do {
-        *--p = (char)('0' + rest % 10);
-        rest /= 10;
-    } while (rest != 0);
-    if (number < 0) {
-        *--p = '-';
-    }
-    return p;
-}
-
 /* Do the bytes of read equal the len bytes at text? */
 static inline int
 same_bytes(PyObject *read, const char *text, Py_ssize_t len)
@@ -1895,7 +1873,7 @@ static int
 value_changed(const rqf_state *st, PyObject *read, PyObject *value)
 {
     PyObject *sent, *differs;
-    char digits[INT_TEXT_SIZE];
+    char digits[RQF_DECIMAL_MAX];
     long long number;
     int overflow, changed;
 
@@ -1911,9 +1889,9 @@ value_changed(const rqf_state *st, PyObject *read, PyObject *value)
                 return -1;
             }
             if (!overflow) {
-                const char *text = format_int(digits, number);
-                return read == NULL ||
-                       !same_bytes(read, text, digits + INT_TEXT_SIZE - text);
+                char *end = rqf_put_decimal(digits, number);
+
+                return read == NULL || !same_bytes(read, digits, end - digits);
             }
         }
     }

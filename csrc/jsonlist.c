@@ -16,8 +16,6 @@
 
 #include <stdint.h>
 
-/* The widest int64 in decimal, sign included. */
-#define INT64_TEXT_MAX 20
 /* The length of ", " between items. */
 #define SEPARATOR_LEN 2
 
@@ -387,31 +385,6 @@ done:
     return status;
 }
 
-/* Write the decimal text of value at p; returns the end. */
-static char *
-put_int64(char *p, long long value)
-{
-    char digits[INT64_TEXT_MAX];
-    unsigned long long magnitude;
-    int n = 0;
-
-    if (value < 0) {
-        *p++ = '-';
-        magnitude = 0ULL - (unsigned long long)value;
-    }
-    else {
-        magnitude = (unsigned long long)value;
-    }
-    do {
-        digits[n++] = (char)('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude != 0);
-    while (n > 0) {
-        *p++ = digits[--n];
-    }
-    return p;
-}
-
 /* json.dumps(list) for an exact list of exact ints within long long.
    Returns a new str; NULL with no exception when the list does not
    qualify; NULL with an exception on failure. */
@@ -424,10 +397,10 @@ dump_int_list(PyObject *list)
     long long value;
     int overflow;
 
-    if (n > (PY_SSIZE_T_MAX - 2) / (INT64_TEXT_MAX + SEPARATOR_LEN)) {
+    if (n > (PY_SSIZE_T_MAX - 2) / (RQF_DECIMAL_MAX + SEPARATOR_LEN)) {
         return NULL;
     }
-    buf = PyMem_Malloc((size_t)(n * (INT64_TEXT_MAX + SEPARATOR_LEN) + 2));
+    buf = PyMem_Malloc((size_t)(n * (RQF_DECIMAL_MAX + SEPARATOR_LEN) + 2));
     if (buf == NULL) {
         return PyErr_NoMemory();
     }
@@ -447,7 +420,7 @@ dump_int_list(PyObject *list)
             *p++ = ',';
             *p++ = ' ';
         }
-        p = put_int64(p, value);
+        p = rqf_put_decimal(p, value);
     }
     *p++ = ']';
     result = PyUnicode_DecodeASCII(buf, p - buf, NULL);

@@ -31,6 +31,30 @@ rqf_type_error(const char *what, const char *expected, PyObject *obj)
     return NULL;
 }
 
+char *
+rqf_put_decimal(char *p, long long value)
+{
+    char digits[RQF_DECIMAL_MAX];
+    unsigned long long magnitude;
+    int n = 0;
+
+    if (value < 0) {
+        *p++ = '-';
+        magnitude = 0ULL - (unsigned long long)value;
+    }
+    else {
+        magnitude = (unsigned long long)value;
+    }
+    do {
+        digits[n++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude != 0);
+    while (n > 0) {
+        *p++ = digits[--n];
+    }
+    return p;
+}
+
 /* Return getattr(import(module), name) as a new reference, or NULL. */
 static PyObject *
 import_attr(const char *module, const char *name)

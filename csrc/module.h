@@ -164,6 +164,13 @@ PyObject *rqf_type_name(PyObject *obj);
 
 /* Raise TypeError "<what> must be <expected>, not <type name>". Returns
    NULL so that callers can return its result. */
+/* The widest long long in decimal, sign included. */
+#define RQF_DECIMAL_MAX 20
+
+/* Write the decimal text of value at p (room for RQF_DECIMAL_MAX bytes);
+   return the end. */
+char *rqf_put_decimal(char *p, long long value);
+
 PyObject *rqf_type_error(const char *what, const char *expected,
                          PyObject *obj);
 

@@ -24,25 +24,6 @@ typedef struct {
     char number[NUMBER_ROOM];
 } piece;
 
-/* Write the decimal digits of v at the end of buf[0, NUMBER_ROOM); return
-   where they start. */
-static char *
-format_decimal(char *end, long long v)
-{
-    unsigned long long magnitude =
-        v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    char *p = end;
-
-    do {
-        *--p = (char)('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude != 0);
-    if (v < 0) {
-        *--p = '-';
-    }
-    return p;
-}
-
 /* Count the decimal digits of a non-negative length. */
 static Py_ssize_t
 decimal_width(Py_ssize_t n)
@@ -86,8 +67,8 @@ measure(PyObject *item, piece *p)
         if (v == -1 && PyErr_Occurred()) {
             return -1;
         }
-        p->data = format_decimal(p->number + NUMBER_ROOM, v);
-        p->len = p->number + NUMBER_ROOM - p->data;
+        p->data = p->number;
+        p->len = rqf_put_decimal(p->number, v) - p->number;
         return 1;
     }
     if (PyFloat_CheckExact(item)) {
@@ -116,14 +97,8 @@ measure(PyObject *item, piece *p)
 static char *
 write_header(char *out, char prefix, Py_ssize_t n)
 {
-    char digits[NUMBER_ROOM], *start;
-    Py_ssize_t width;
-
-    start = format_decimal(digits + NUMBER_ROOM, (long long)n);
-    width = digits + NUMBER_ROOM - start;
     *out++ = prefix;
-    memcpy(out, start, (size_t)width);
-    out += width;
+    out = rqf_put_decimal(out, (long long)n);
     *out++ = '\r';
     *out++ = '\n';
     return out;

@@ -386,11 +386,11 @@ rqf_py_utcformat(PyObject *module, PyObject *arg)
 static PyObject *
 seconds_from_microseconds(long long us)
 {
-    char buf[SECONDS_TEXT_ROOM], whole_digits[24], *p = buf;
+    char buf[SECONDS_TEXT_ROOM], *p = buf;
     unsigned long long magnitude =
         us < 0 ? 0ULL - (unsigned long long)us : (unsigned long long)us;
     unsigned long long whole = magnitude / 1000000ULL;
-    int fraction = (int)(magnitude % 1000000ULL), n = 0;
+    int fraction = (int)(magnitude % 1000000ULL);
 
     if (magnitude == 0) {
         return PyUnicode_FromString("0.0");
@@ -412,13 +412,7 @@ seconds_from_microseconds(long long us)
         p += 4;
         return PyUnicode_FromStringAndSize(buf, p - buf);
     }
-    do {
-        whole_digits[n++] = (char)('0' + whole % 10);
-        whole /= 10;
-    } while (whole != 0);
-    while (n > 0) {
-        *p++ = whole_digits[--n];
-    }
+    p = rqf_put_decimal(p, (long long)whole);
     *p++ = '.';
     if (fraction == 0) {
         *p++ = '0';

@@ -20,6 +20,7 @@ import asyncio
 import inspect
 import json
 import math
+import re
 import sys
 import zlib
 from collections.abc import Callable, Mapping
@@ -102,6 +103,8 @@ TRACEBACK_CHARS = 4000
 # or re-encoding the older entries; a history in any other layout is parsed.
 _ENTRY = b'{"n":'
 _OWN_LAYOUT = b"[" + _ENTRY
+#: The attempt number that follows _ENTRY, as rqfast writes it.
+_ENTRY_NUMBER = re.compile(rb"-?[0-9]+(?=[,}])")
 
 
 #: A history's text is stored as it is up to this many bytes, and
@@ -172,14 +175,9 @@ def last_attempt_number(job: _RQJob) -> int | None:
     if not text:
         return None
     if text.startswith(_OWN_LAYOUT):
-        start = text.rfind(_ENTRY) + len(_ENTRY)
-        end = start
-        while end < len(text) and text[end] not in b",}":
-            end += 1
-        try:
-            return int(text[start:end])
-        except ValueError:
-            pass
+        number = _ENTRY_NUMBER.match(text, text.rfind(_ENTRY) + len(_ENTRY))
+        if number is not None:
+            return int(number[0])
     last = last_attempt(job)
     return None if last is None else int(last["n"])
 

@@ -446,7 +446,6 @@ class _Lifecycle(BaseWorker):
             execution_id,
             _impl.ext.utcformat(started),
             _impl.ext.timestamp_text(started),
-            int(started.timestamp()),
             self._runs_in_process,
             self.job_monitoring_interval,
             DEFAULT_WORKER_TTL,

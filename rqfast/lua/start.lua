@@ -5,11 +5,11 @@
 -- KEYS[3 + 3i] the queue list, KEYS[4 + 3i] its started registry,
 -- KEYS[5 + 3i] its intermediate list.
 -- ARGV[1] worker name, ARGV[2] execution id, ARGV[3] now as RQ formats it,
--- ARGV[4] now as a float timestamp, ARGV[5] now in whole seconds,
--- ARGV[6] "1" for a worker that runs jobs in its own process, "0" for a
--- forking one, ARGV[7] the job monitoring interval, ARGV[8] RQ's default
--- worker TTL, ARGV[9] the worker's TTL while idle, ARGV[10] the job key
--- prefix, ARGV[11] an id the client already moved to queue ARGV[12]'s
+-- ARGV[4] now as a float timestamp (its whole seconds score the registry
+-- entries), ARGV[5] "1" for a worker that runs jobs in its own process, "0"
+-- for a forking one, ARGV[6] the job monitoring interval, ARGV[7] RQ's
+-- default worker TTL, ARGV[8] the worker's TTL while idle, ARGV[9] the job
+-- key prefix, ARGV[10] an id the client already moved to queue ARGV[11]'s
 -- intermediate list with a blocking pop ("" when none).
 --
 -- The popped job's own keys (hash, execution hash and execution registry)
@@ -61,17 +61,17 @@ local function op_start(K, A)
         return {'suspended'}
     end
     local name, exec_id, now_iso, now_ts = A[1], A[2], A[3], A[4]
-    local now_int = tonumber(A[5])
-    local prefix = A[10]
+    local now_int = math.floor(tonumber(now_ts))
+    local prefix = A[9]
 
     -- Pop ids until one still has a hash, as stock dequeue_any skips the rest.
     local id, qi, flat = nil, nil, nil
-    if A[11] ~= '' then
-        qi = tonumber(A[12])
-        redis.call('LREM', K[5 + 3 * qi], 1, A[11])
-        flat = redis.call('HGETALL', prefix .. A[11])
+    if A[10] ~= '' then
+        qi = tonumber(A[11])
+        redis.call('LREM', K[5 + 3 * qi], 1, A[10])
+        flat = redis.call('HGETALL', prefix .. A[10])
         if #flat > 0 then
-            id = A[11]
+            id = A[10]
         end
     else
         for i = 0, (#K - 2) / 3 - 1 do
@@ -92,7 +92,7 @@ local function op_start(K, A)
         end
     end
     if not id then
-        write_idle(worker, now_iso, A[9], idle_worker ~= nil)
+        write_idle(worker, now_iso, A[8], idle_worker ~= nil)
         idle_worker = nil
         return {'empty'}
     end
@@ -109,9 +109,9 @@ local function op_start(K, A)
             started = tonumber(flat[i + 1]) or 0
         end
     end
-    local interval, default_ttl = tonumber(A[7]), tonumber(A[8])
+    local interval, default_ttl = tonumber(A[6]), tonumber(A[7])
     local ttl
-    if A[6] == '1' then
+    if A[5] == '1' then
         if timeout == -1 then
             ttl = default_ttl
         elseif timeout == nil or timeout == 0 then
